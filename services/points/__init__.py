@@ -1,0 +1,1 @@
+"""points: comprehensive evaluation points for bank outlet staff, as an event-sourced gRPC service."""

@@ -1,0 +1,1 @@
+"""gRPC servicers (translate only), the one error mapping, and interceptors."""

@@ -1,0 +1,105 @@
+"""The one place where errors become gRPC statuses, each with an ErrorInfo and, for bad input, a BadRequest."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import code_pb2, error_details_pb2, status_pb2
+from grpc_status import rpc_status
+
+from points.domain.errors import AlreadyExists, FailedPrecondition, InvalidRequest, NotFound, NotYetVisible, PointsError
+from points.domain.policy import PolicyError
+
+log = logging.getLogger(__name__)
+
+ERROR_DOMAIN = "points.v1"
+
+CODES: dict[type[PointsError], int] = {
+    InvalidRequest: code_pb2.INVALID_ARGUMENT,
+    PolicyError: code_pb2.INVALID_ARGUMENT,
+    NotFound: code_pb2.NOT_FOUND,
+    AlreadyExists: code_pb2.ALREADY_EXISTS,
+    FailedPrecondition: code_pb2.FAILED_PRECONDITION,
+    NotYetVisible: code_pb2.UNAVAILABLE,
+}
+
+
+def _packed(message: Any) -> any_pb2.Any:
+    packed = any_pb2.Any()
+    packed.Pack(message)
+    return packed
+
+
+def status_of(error: PointsError) -> status_pb2.Status:
+    """The google.rpc.Status for a business error; also used per item in batch responses."""
+    code = next((c for cls, c in CODES.items() if isinstance(error, cls)), code_pb2.FAILED_PRECONDITION)
+    details = [_packed(error_details_pb2.ErrorInfo(reason=error.reason, domain=ERROR_DOMAIN))]
+    if isinstance(error, InvalidRequest):
+        details.append(
+            _packed(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(field=v.field, description=v.description, reason=v.reason)
+                        for v in error.violations
+                    ]
+                )
+            )
+        )
+    elif isinstance(error, PolicyError):
+        details.append(
+            _packed(
+                error_details_pb2.BadRequest(
+                    field_violations=[
+                        error_details_pb2.BadRequest.FieldViolation(field=where, description=what, reason="INVALID_POLICY")
+                        for where, what in error.problems
+                    ]
+                )
+            )
+        )
+    return status_pb2.Status(code=code, message=error.message, details=details)
+
+
+def internal_status(incident: str) -> status_pb2.Status:
+    info = error_details_pb2.ErrorInfo(reason="INTERNAL", domain=ERROR_DOMAIN, metadata={"incident": incident})
+    return status_pb2.Status(
+        code=code_pb2.INTERNAL,
+        message=f"internal error; quote incident {incident} to the operators",
+        details=[_packed(info)],
+    )
+
+
+def translating_errors(behaviour: Callable[[Any, grpc.ServicerContext], Any]) -> Callable[[Any, grpc.ServicerContext], Any]:
+    """Wraps a unary handler: business errors become their status, anything else INTERNAL (logged, never shown)."""
+
+    def handler(request: Any, context: grpc.ServicerContext) -> Any:
+        try:
+            return behaviour(request, context)
+        except PointsError as error:
+            status = status_of(error)
+        except Exception:
+            incident = uuid.uuid4().hex[:12]
+            log.exception("unexpected error, incident %s", incident)
+            status = internal_status(incident)
+        context.abort_with_status(rpc_status.to_status(status))
+        raise AssertionError("abort_with_status returned")  # pragma: no cover
+
+    return handler
+
+
+class ErrorInterceptor(grpc.ServerInterceptor):
+    """Applies translating_errors to every unary-unary method of the server."""
+
+    def intercept_service(self, continuation: Any, handler_call_details: grpc.HandlerCallDetails) -> Any:
+        handler = continuation(handler_call_details)
+        if handler is None or handler.unary_unary is None:
+            return handler
+        return grpc.unary_unary_rpc_method_handler(
+            translating_errors(handler.unary_unary),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )

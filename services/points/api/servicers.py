@@ -1,0 +1,124 @@
+"""The gRPC servicers: proto -> application call -> proto, nothing else. Errors are raised, not handled, here."""
+
+from __future__ import annotations
+
+import grpc
+
+from points.api import convert
+from points.application.balances import BalanceQueries
+from points.application.points import PointsApplication, WorkFields
+from points.api.errors import status_of
+from points.application.results import WorkRecorded
+from points.v1 import (
+    balances_pb2,
+    balances_pb2_grpc,
+    directory_pb2,
+    directory_pb2_grpc,
+    work_events_pb2,
+    work_events_pb2_grpc,
+)
+
+DEADLINE_MARGIN = 0.05  # seconds kept back to answer before the caller's deadline
+
+
+def remaining_time(context: grpc.ServicerContext) -> float | None:
+    remaining = context.time_remaining()
+    return None if remaining is None else max(0.0, remaining - DEADLINE_MARGIN)
+
+
+class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
+    def __init__(self, app: PointsApplication) -> None:
+        self.app = app
+
+    def RegisterOutlet(self, request: directory_pb2.RegisterOutletRequest, context: grpc.ServicerContext) -> directory_pb2.RegisterOutletResponse:
+        """Registers an outlet (idempotent on its id and content)."""
+        result = self.app.register_outlet(
+            outlet_id=request.outlet_id, outlet_class=convert.outlet_class_name(request.outlet_class), region=request.region
+        )
+        return directory_pb2.RegisterOutletResponse(
+            outlet=convert.outlet_message(result.outlet), position=result.position, replayed=result.replayed
+        )
+
+    def GetOutlet(self, request: directory_pb2.GetOutletRequest, context: grpc.ServicerContext) -> directory_pb2.GetOutletResponse:
+        """Returns an outlet (read from the event store itself, so always current)."""
+        return directory_pb2.GetOutletResponse(outlet=convert.outlet_message(self.app.get_outlet(request.outlet_id)))
+
+    def RegisterEmployee(self, request: directory_pb2.RegisterEmployeeRequest, context: grpc.ServicerContext) -> directory_pb2.RegisterEmployeeResponse:
+        """Registers an employee with a first assignment (idempotent on id and content)."""
+        result = self.app.register_employee(
+            employee_id=request.employee_id,
+            role=convert.role_name(request.role),
+            outlet_id=request.outlet_id,
+            effective_from=request.effective_from,
+        )
+        return directory_pb2.RegisterEmployeeResponse(
+            employee=convert.employee_message(result.employee), position=result.position, replayed=result.replayed
+        )
+
+    def TransferEmployee(self, request: directory_pb2.TransferEmployeeRequest, context: grpc.ServicerContext) -> directory_pb2.TransferEmployeeResponse:
+        """Moves an employee to a new role and/or outlet from a date (idempotent on request_id)."""
+        result = self.app.transfer_employee(
+            request_id=request.request_id,
+            employee_id=request.employee_id,
+            role=convert.role_name(request.role),
+            outlet_id=request.outlet_id,
+            effective_from=request.effective_from,
+        )
+        return directory_pb2.TransferEmployeeResponse(
+            employee=convert.employee_message(result.employee), position=result.position, replayed=result.replayed
+        )
+
+    def GetEmployee(self, request: directory_pb2.GetEmployeeRequest, context: grpc.ServicerContext) -> directory_pb2.GetEmployeeResponse:
+        """Returns an employee's current assignment and history (always current)."""
+        return directory_pb2.GetEmployeeResponse(employee=convert.employee_message(self.app.get_employee(request.employee_id)))
+
+
+def work_fields(request: work_events_pb2.RecordWorkEventRequest) -> WorkFields:
+    return WorkFields(
+        request_id=request.request_id,
+        employee_id=request.employee_id,
+        kind=request.kind,
+        quantity=request.quantity,
+        occurred_on=request.occurred_on,
+        occurred_at=convert.timestamp_or_none(request.occurred_at, request.HasField("occurred_at")),
+        outlet_id=request.outlet_id,
+        recorded_by=request.recorded_by,
+        source=request.source,
+        attributes=dict(request.attributes),
+    )
+
+
+class WorkEventServicer(work_events_pb2_grpc.WorkEventServiceServicer):
+    def __init__(self, app: PointsApplication) -> None:
+        self.app = app
+
+    def RecordWorkEvent(self, request: work_events_pb2.RecordWorkEventRequest, context: grpc.ServicerContext) -> work_events_pb2.RecordWorkEventResponse:
+        """Records and scores one work event."""
+        return convert.recorded_message(self.app.record_work_event(work_fields(request)))
+
+    def RecordWorkEvents(self, request: work_events_pb2.RecordWorkEventsRequest, context: grpc.ServicerContext) -> work_events_pb2.RecordWorkEventsResponse:
+        """Records many work events, each with its own result."""
+        outcomes = self.app.record_work_events([work_fields(r) for r in request.requests])
+        response = work_events_pb2.RecordWorkEventsResponse()
+        for outcome in outcomes:
+            if isinstance(outcome, WorkRecorded):
+                response.results.add(recorded=convert.recorded_message(outcome))
+                response.position = max(response.position, outcome.position)
+            else:
+                response.results.add(error=status_of(outcome))
+        return response
+
+
+class BalanceServicer(balances_pb2_grpc.BalanceServiceServicer):
+    def __init__(self, queries: BalanceQueries) -> None:
+        self.queries = queries
+
+    def GetBalance(self, request: balances_pb2.GetBalanceRequest, context: grpc.ServicerContext) -> balances_pb2.GetBalanceResponse:
+        """Returns an employee's points for a period, once the view has reached min_position."""
+        balance = self.queries.get_balance(
+            employee_id=request.employee_id,
+            period=request.period,
+            min_position=request.min_position,
+            timeout=remaining_time(context),
+        )
+        return balances_pb2.GetBalanceResponse(balance=convert.balance_message(balance), position=balance.position)

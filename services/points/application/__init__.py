@@ -1,0 +1,1 @@
+"""Use cases over the event store: eventsourcing Applications that return plain data."""

@@ -1,0 +1,399 @@
+"""The points application: one event log for the directory and the work events.
+
+One log means one position sequence: a client that writes anything can pass the
+returned position to any read. Writes are idempotent: aggregates are named by uuid5
+of their natural key (outlet, employee) or of the client's request_id (work event),
+so a retry finds the stored aggregate and answers with the original result.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, tzinfo
+from typing import Any, TypeVar
+from uuid import UUID
+
+from eventsourcing.application import AggregateNotFoundError, Application
+from eventsourcing.domain import Aggregate
+from eventsourcing.persistence import IntegrityError, JSONTranscoder
+
+from points.application.results import (
+    AssignmentView,
+    EmployeeView,
+    EmployeeWritten,
+    OutletView,
+    OutletWritten,
+    WorkRecorded,
+)
+from points.application.transcodings import register_domain_transcodings
+from points.domain.directory import Employee, Outlet, transfer_fingerprint
+from points.domain.errors import AlreadyExists, FailedPrecondition, InvalidRequest, NotFound, PointsError, Violations
+from points.domain.identity import employee_id_of, outlet_id_of
+from points.domain.policy import Policy
+from points.domain.values import OUTLET_CLASSES, check_identifier, check_request_id, check_text, parse_date
+from points.domain.work import WorkEvent, WorkRequest, score_work
+from points.storage.event_index import event_index_for
+
+A = TypeVar("A", bound=Aggregate)
+
+MAX_BATCH = 1000
+
+
+@dataclass(frozen=True)
+class WorkFields:
+    """The raw fields of one record-work request, as the API received them."""
+
+    request_id: str
+    employee_id: str
+    kind: str
+    quantity: str
+    occurred_on: str
+    occurred_at: datetime | None = None
+    outlet_id: str = ""
+    recorded_by: str = ""
+    source: str = ""
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+
+class PointsApplication(Application[UUID]):
+    name = "points"
+
+    def __init__(
+        self,
+        env: Mapping[str, str],
+        *,
+        policy: Policy,
+        clock: Callable[[], datetime],
+        business_timezone: tzinfo,
+        on_saved: Callable[[int], None] = lambda position: None,
+    ) -> None:
+        super().__init__(dict(env))
+        self.policy = policy
+        self.clock = clock
+        self.business_timezone = business_timezone
+        self.on_saved = on_saved
+        self.index = event_index_for(self.recorder)
+
+    def register_transcodings(self, transcoder: JSONTranscoder) -> None:
+        super().register_transcodings(transcoder)
+        register_domain_transcodings(transcoder)
+
+    # -- directory -------------------------------------------------------------------
+
+    def register_outlet(self, *, outlet_id: str, outlet_class: str, region: str) -> OutletWritten:
+        """Registers an outlet; the same registration again is a replay."""
+        v = Violations()
+        check_identifier(v, "outlet_id", outlet_id, "outlet")
+        if outlet_class not in OUTLET_CLASSES:
+            v.add("outlet_class", "MISSING_OUTLET_CLASS", "outlet_class must be A, B or C")
+        _check_region(v, region)
+        v.raise_if_any()
+
+        def same(existing: Outlet) -> None:
+            if not existing.same_registration(outlet_class, region):
+                raise AlreadyExists(
+                    f"outlet {outlet_id!r} is already registered as class {existing.outlet_class} in {existing.region!r}",
+                    reason="OUTLET_ALREADY_REGISTERED",
+                )
+
+        outlet, position, replayed = self._create_once(
+            outlet_id_of(outlet_id),
+            lambda: Outlet.register(outlet_id=outlet_id, outlet_class=outlet_class, region=region, timestamp=self._now()),
+            same,
+        )
+        return OutletWritten(position=position, replayed=replayed, outlet=_outlet_view(outlet))
+
+    def get_outlet(self, outlet_id: str) -> OutletView:
+        v = Violations()
+        check_identifier(v, "outlet_id", outlet_id, "outlet")
+        v.raise_if_any()
+        outlet = self._get(outlet_id_of(outlet_id))
+        if outlet is None:
+            raise NotFound(f"no outlet {outlet_id!r}", reason="OUTLET_NOT_FOUND")
+        return _outlet_view(outlet)
+
+    def register_employee(self, *, employee_id: str, role: str, outlet_id: str, effective_from: str) -> EmployeeWritten:
+        """Registers an employee with a first assignment; the same registration again is a replay."""
+        v = Violations()
+        check_identifier(v, "employee_id", employee_id, "employee")
+        self._check_role(v, "role", role)
+        check_identifier(v, "outlet_id", outlet_id, "outlet")
+        start = parse_date(v, "effective_from", effective_from)
+        v.raise_if_any()
+        assert start is not None
+        self._check_outlet_exists(outlet_id)
+
+        def same(existing: Employee) -> None:
+            if not existing.same_registration(role, outlet_id, start):
+                raise AlreadyExists(
+                    f"employee {employee_id!r} is already registered with another assignment",
+                    reason="EMPLOYEE_ALREADY_REGISTERED",
+                )
+
+        employee, position, replayed = self._create_once(
+            employee_id_of(employee_id),
+            lambda: Employee.register(
+                employee_id=employee_id, role=role, outlet_id=outlet_id, effective_from=start, timestamp=self._now()
+            ),
+            same,
+        )
+        return EmployeeWritten(position=position, replayed=replayed, employee=_employee_view(employee))
+
+    def transfer_employee(
+        self, *, request_id: str, employee_id: str, role: str, outlet_id: str, effective_from: str
+    ) -> EmployeeWritten:
+        """Moves an employee to a new role and/or outlet from a date; history is kept."""
+        v = Violations()
+        check_request_id(v, "request_id", request_id)
+        check_identifier(v, "employee_id", employee_id, "employee")
+        if role:
+            self._check_role(v, "role", role)
+        if outlet_id:
+            check_identifier(v, "outlet_id", outlet_id, "outlet")
+        start = parse_date(v, "effective_from", effective_from)
+        if not role and not outlet_id:
+            v.add("role", "TRANSFER_CHANGES_NOTHING", "give a new role, a new outlet_id, or both")
+        v.raise_if_any()
+        assert start is not None
+        if outlet_id:
+            self._check_outlet_exists(outlet_id)
+        fingerprint = transfer_fingerprint(role, outlet_id, start)
+        for _ in range(5):  # a concurrent change of the same employee: reload and decide again
+            employee = self._get(employee_id_of(employee_id))
+            if employee is None:
+                raise NotFound(f"no employee {employee_id!r}", reason="EMPLOYEE_NOT_FOUND")
+            version = employee.replayed_transfer(request_id, fingerprint)
+            if version is not None:
+                position = self.index.positions([(employee.id, version)])[(employee.id, version)]
+                return EmployeeWritten(position=position, replayed=True, employee=_employee_view(employee))
+            employee.transfer(
+                request_id=request_id,
+                fingerprint=fingerprint,
+                role=role or employee.current.role,
+                outlet_id=outlet_id or employee.current.outlet_id,
+                effective_from=start,
+                timestamp=self._now(),
+            )
+            try:
+                position = self._save(employee)
+            except IntegrityError:
+                continue
+            return EmployeeWritten(position=position, replayed=False, employee=_employee_view(employee))
+        raise FailedPrecondition("the employee is being changed concurrently; retry", reason="CONCURRENT_CHANGE")
+
+    def get_employee(self, employee_id: str) -> EmployeeView:
+        v = Violations()
+        check_identifier(v, "employee_id", employee_id, "employee")
+        v.raise_if_any()
+        employee = self._get(employee_id_of(employee_id))
+        if employee is None:
+            raise NotFound(f"no employee {employee_id!r}", reason="EMPLOYEE_NOT_FOUND")
+        return _employee_view(employee)
+
+    def employee_exists(self, employee_id: str) -> bool:
+        return bool(self.index.positions([(employee_id_of(employee_id), 1)]))
+
+    # -- work events -----------------------------------------------------------------
+
+    def record_work_event(self, fields: WorkFields) -> WorkRecorded:
+        """Records and scores one work event; a retry with the same request_id is a replay."""
+        request = self._parse(fields)
+        event, position, replayed = self._create_once(
+            request.event_id,  # type: ignore[arg-type]
+            lambda: WorkEvent.record(self._score(request, {}, {}), timestamp=self._now()),
+            lambda existing: existing.check_replay_of(request),
+        )
+        return _recorded(event, position, replayed)
+
+    def record_work_events(self, batch: Sequence[WorkFields]) -> list[WorkRecorded | PointsError]:
+        """Records many work events in one transaction; each gets its own result or error."""
+        v = Violations()
+        if not batch:
+            v.add("requests", "EMPTY_BATCH", "give at least one request")
+        elif len(batch) > MAX_BATCH:
+            v.add("requests", "BATCH_TOO_LARGE", f"at most {MAX_BATCH} requests per call")
+        v.raise_if_any()
+
+        results: list[WorkRecorded | PointsError | None] = [None] * len(batch)
+        requests: dict[int, WorkRequest] = {}
+        first_of: dict[str, int] = {}
+        repeats: dict[int, int] = {}
+        for i, item in enumerate(batch):
+            try:
+                request = self._parse(item)
+            except PointsError as e:
+                results[i] = e
+                continue
+            first = first_of.setdefault(request.request_id, i)
+            if first == i:
+                requests[i] = request
+            elif requests[first].fingerprint == request.fingerprint:
+                repeats[i] = first
+            else:
+                results[i] = AlreadyExists(
+                    f"request_id {request.request_id!r} appears twice in this batch with different content",
+                    reason="REQUEST_ID_REUSED",
+                )
+
+        stored = self.index.positions([(r.event_id, 1) for r in requests.values()])  # type: ignore[misc]
+        employees: dict[str, Employee | None] = {}
+        outlets: dict[str, Outlet | None] = {}
+        new: dict[int, WorkEvent] = {}
+        for i, request in requests.items():
+            try:
+                position = stored.get((request.event_id, 1))  # type: ignore[arg-type]
+                if position is not None:
+                    existing = self._get(request.event_id)  # type: ignore[arg-type]
+                    assert existing is not None
+                    existing.check_replay_of(request)
+                    results[i] = _recorded(existing, position, replayed=True)
+                else:
+                    new[i] = WorkEvent.record(self._score(request, employees, outlets), timestamp=self._now())
+            except PointsError as e:
+                results[i] = e
+
+        if new:
+            try:
+                recordings = self.save(*new.values())
+            except IntegrityError:
+                # Someone stored one of these meanwhile: go one by one, each as a retry would.
+                for i in new:
+                    try:
+                        results[i] = self.record_work_event(batch[i])
+                    except PointsError as e:
+                        results[i] = e
+            else:
+                positions = {r.domain_event.originator_id: r.notification.id for r in recordings}
+                self.on_saved(max(positions.values()))
+                for i, event in new.items():
+                    results[i] = _recorded(event, positions[event.id], replayed=False)
+
+        for i, first in repeats.items():
+            original = results[first]
+            if isinstance(original, WorkRecorded):
+                results[i] = _replay_of(original)
+            else:
+                results[i] = original
+        return [r for r in results if r is not None]
+
+    # -- helpers ---------------------------------------------------------------------
+
+    def _now(self) -> datetime:
+        now = self.clock()
+        if now.tzinfo is None:
+            raise ValueError("the clock must return timezone-aware datetimes")
+        return now
+
+    def today(self) -> date:
+        return self._now().astimezone(self.business_timezone).date()
+
+    def _parse(self, f: WorkFields) -> WorkRequest:
+        return WorkRequest.parse(
+            request_id=f.request_id,
+            employee_id=f.employee_id,
+            kind=f.kind,
+            quantity=f.quantity,
+            occurred_on=f.occurred_on,
+            occurred_at=f.occurred_at,
+            outlet_id=f.outlet_id,
+            recorded_by=f.recorded_by,
+            source=f.source,
+            attributes=f.attributes,
+            today=self.today(),
+        )
+
+    def _score(
+        self, request: WorkRequest, employees: dict[str, Employee | None], outlets: dict[str, Outlet | None]
+    ) -> Any:
+        if request.employee_id not in employees:
+            employees[request.employee_id] = self._get(employee_id_of(request.employee_id))
+
+        def find_outlet(outlet_id: str) -> Outlet | None:
+            if outlet_id not in outlets:
+                outlets[outlet_id] = self._get(outlet_id_of(outlet_id))
+            return outlets[outlet_id]
+
+        return score_work(request, employee=employees[request.employee_id], find_outlet=find_outlet, policy=self.policy)
+
+    def _check_role(self, v: Violations, field_name: str, role: str) -> None:
+        if not role:
+            v.add(field_name, "MISSING_ROLE", "a role is required")
+        elif not self.policy.knows_role(role):
+            known = ", ".join(sorted(self.policy.roles))
+            v.add(field_name, "UNKNOWN_ROLE", f"policy {self.policy.version} has no rules for role {role!r} (known: {known})")
+
+    def _check_outlet_exists(self, outlet_id: str) -> None:
+        if self._get(outlet_id_of(outlet_id)) is None:
+            v = Violations()
+            v.add("outlet_id", "UNKNOWN_OUTLET", f"no outlet {outlet_id!r} is registered")
+            v.raise_if_any()
+
+    def _get(self, aggregate_id: UUID) -> Any:
+        try:
+            return self.repository.get(aggregate_id)
+        except AggregateNotFoundError:
+            return None
+
+    def _save(self, *aggregates: Aggregate) -> int:
+        recordings = self.save(*aggregates)
+        position = max(r.notification.id for r in recordings)
+        self.on_saved(position)
+        return position
+
+    def _create_once(self, aggregate_id: UUID, create: Callable[[], A], check_same: Callable[[A], None]) -> tuple[A, int, bool]:
+        """Creates an aggregate unless it exists; an existing one must be the same (a replay)."""
+        for _ in range(3):
+            existing = self._get(aggregate_id)
+            if existing is not None:
+                check_same(existing)
+                return existing, self.index.positions([(aggregate_id, 1)])[(aggregate_id, 1)], True
+            aggregate = create()
+            try:
+                return aggregate, self._save(aggregate), False
+            except IntegrityError:
+                continue  # created concurrently (or our commit's reply was lost): compare with the stored one
+        raise FailedPrecondition("the same id is being written concurrently; retry", reason="CONCURRENT_CHANGE")
+
+
+def _check_region(v: Violations, region: str) -> None:
+    if not region:
+        v.add("region", "MISSING_REGION", "region is required")
+    else:
+        check_text(v, "region", region, limit=64)
+
+
+def _outlet_view(outlet: Outlet) -> OutletView:
+    return OutletView(outlet_id=outlet.outlet_id, outlet_class=outlet.outlet_class, region=outlet.region)
+
+
+def _employee_view(employee: Employee) -> EmployeeView:
+    return EmployeeView(
+        employee_id=employee.employee_id,
+        history=tuple(AssignmentView(a.role, a.outlet_id, a.effective_from, a.effective_until) for a in employee.assignments),
+    )
+
+
+def _recorded(event: WorkEvent, position: int, replayed: bool) -> WorkRecorded:
+    return WorkRecorded(
+        position=position,
+        replayed=replayed,
+        event_id=str(event.id),
+        period=event.period,
+        points=event.points,
+        lines=tuple(event.lines),
+    )
+
+
+def _replay_of(original: WorkRecorded) -> WorkRecorded:
+    return WorkRecorded(
+        position=original.position,
+        replayed=True,
+        event_id=original.event_id,
+        period=original.period,
+        points=original.points,
+        lines=original.lines,
+    )
+
+
+__all__ = ["InvalidRequest", "PointsApplication", "WorkFields"]

@@ -1,0 +1,94 @@
+"""The `points` command: serve, migrate, projections rebuild."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import os
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from points.domain.errors import PointsError
+from points.storage.settings import DEFAULT_DATABASE_URL, SettingsError
+
+
+def _database_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        default=os.environ.get("POINTS_DATABASE_URL", DEFAULT_DATABASE_URL),
+        help="sqlite:///path/points.db (default) or postgresql://user@host:port/db[?schema=name]; env POINTS_DATABASE_URL",
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    root = argparse.ArgumentParser(prog="points", description="Comprehensive evaluation points service")
+    commands = root.add_subparsers(dest="command", required=True)
+
+    serve = commands.add_parser("serve", help="run the gRPC server (and the balance projection)")
+    serve.add_argument("--host", default=os.environ.get("POINTS_HOST", "127.0.0.1"))
+    serve.add_argument("--port", type=int, default=int(os.environ.get("POINTS_PORT", "50051")))
+    _database_option(serve)
+    serve.add_argument("--policy", type=Path, default=os.environ.get("POINTS_POLICY") or None, help="policy TOML file (default: the shipped example)")
+    serve.add_argument("--timezone", default=os.environ.get("POINTS_TIMEZONE", "UTC"), help="the outlets' calendar, for business dates (IANA name)")
+    serve.add_argument("--no-migrate", action="store_true", help="never create tables (replicas; run `points migrate` once instead)")
+
+    migrate = commands.add_parser("migrate", help="create or upgrade the tables, then exit")
+    _database_option(migrate)
+
+    projections = commands.add_parser("projections", help="manage projections")
+    projection_commands = projections.add_subparsers(dest="projection_command", required=True)
+    rebuild = projection_commands.add_parser("rebuild", help="forget the balance view and project the whole log again")
+    _database_option(rebuild)
+    return root
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=os.environ.get("POINTS_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        return _run(args)
+    except (SettingsError, PointsError) as e:
+        print(f"points: {e}", file=sys.stderr)
+        return 2
+
+
+def _run(args: argparse.Namespace) -> int:
+    from points.server import Settings, build_service, serve
+    from points.storage.migrate import migrate
+    from points.storage.settings import parse_database_url
+
+    if args.command == "serve":
+        serve(
+            Settings(
+                database_url=args.database,
+                host=args.host,
+                port=args.port,
+                policy_path=args.policy,
+                business_timezone=args.timezone,
+                migrate=not args.no_migrate,
+            )
+        )
+        return 0
+    if args.command == "migrate":
+        store = parse_database_url(args.database)
+        migrate(store)
+        print(f"points: tables ready in {store.redacted_url}")
+        return 0
+    if args.command == "projections" and args.projection_command == "rebuild":
+        service = build_service(Settings(database_url=args.database), start_projector=False)
+        try:
+            started = time.perf_counter()
+            count = service.projector.rebuild()
+            elapsed = time.perf_counter() - started
+        finally:
+            service.close()
+        rate = count / elapsed if elapsed > 0 else 0.0
+        print(f"points: rebuilt balances from {count} events in {elapsed:.2f}s ({rate:,.0f} events/s)")
+        return 0
+    raise AssertionError(f"unhandled command {args.command}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())

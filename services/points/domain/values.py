@@ -1,0 +1,123 @@
+"""Value objects and the parsing rules of request fields: ids, dates, quantities, periods."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+from points.domain.errors import Violations
+
+IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
+REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
+NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # policy names: kinds, roles, dimensions
+ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+OUTLET_CLASSES = ("A", "B", "C")
+
+QUANTITY_MAX = Decimal("1000000000")
+QUANTITY_PLACES = 6
+TEXT_MAX = 256
+ATTRIBUTES_MAX = 32
+
+
+def check_identifier(v: Violations, field: str, value: str, what: str) -> None:
+    if not value:
+        v.add(field, f"MISSING_{what.upper()}_ID", f"{what} id is required")
+    elif not IDENTIFIER.match(value):
+        v.add(
+            field,
+            f"MALFORMED_{what.upper()}_ID",
+            f"{what} id must be 1-64 letters, digits, '-', '_' or '.', starting with a letter or digit",
+        )
+
+
+def check_request_id(v: Violations, field: str, value: str) -> None:
+    if not value:
+        v.add(field, "MISSING_REQUEST_ID", "request_id is required: choose a unique key per write and reuse it on retry")
+    elif not REQUEST_ID.match(value):
+        v.add(field, "MALFORMED_REQUEST_ID", "request_id must be 1-128 printable ASCII characters without spaces")
+
+
+def check_text(v: Violations, field: str, value: str, *, limit: int = TEXT_MAX) -> None:
+    if len(value) > limit:
+        v.add(field, "TEXT_TOO_LONG", f"at most {limit} characters")
+    elif any(ord(c) < 0x20 for c in value):
+        v.add(field, "CONTROL_CHARACTERS", "control characters are not allowed")
+
+
+def parse_date(v: Violations, field: str, value: str, *, required: bool = True) -> date | None:
+    """An ISO calendar date (YYYY-MM-DD) or None after recording a violation."""
+    if not value:
+        if required:
+            v.add(field, "MISSING_DATE", "a date (YYYY-MM-DD) is required")
+        return None
+    if ISO_DATE.match(value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    v.add(field, "MALFORMED_DATE", f"{value!r} is not a calendar date (YYYY-MM-DD)")
+    return None
+
+
+def parse_quantity(v: Violations, field: str, value: str) -> Decimal | None:
+    """A non-negative decimal with at most six places, below one billion."""
+    if not value:
+        v.add(field, "MISSING_QUANTITY", "quantity is required (a decimal string such as \"3\" or \"1.5\")")
+        return None
+    try:
+        quantity = Decimal(value)
+    except InvalidOperation:
+        quantity = None
+    if quantity is None or not quantity.is_finite() or len(value) > 32:
+        v.add(field, "MALFORMED_QUANTITY", f"{value[:40]!r} is not a decimal number")
+        return None
+    if quantity < 0:
+        v.add(field, "NEGATIVE_QUANTITY", "quantity must not be negative; negative points come from the policy's rules")
+        return None
+    if quantity >= QUANTITY_MAX:
+        v.add(field, "QUANTITY_TOO_LARGE", f"quantity must be below {QUANTITY_MAX}")
+        return None
+    exponent = quantity.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -QUANTITY_PLACES:
+        v.add(field, "QUANTITY_TOO_PRECISE", f"at most {QUANTITY_PLACES} decimal places")
+        return None
+    # Normalise so "3", "3.0" and "3.00" are the same fact (and the same fingerprint).
+    return quantity.quantize(Decimal(1)) if quantity == quantity.to_integral() else quantity.normalize()
+
+
+def month_of(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+@dataclass(frozen=True)
+class Period:
+    """A month (2026-11), a quarter (2026-Q4) or a year (2026), as a set of months."""
+
+    text: str
+    months: tuple[str, ...]
+
+    PATTERN = re.compile(r"^(\d{4})(?:-(?:(\d{2})|Q([1-4])))?$")
+
+    @classmethod
+    def parse(cls, v: Violations, field: str, value: str) -> Period | None:
+        match = cls.PATTERN.match(value or "")
+        if match is None:
+            v.add(field, "MALFORMED_PERIOD", f"{value[:40]!r} is not a period: use YYYY-MM, YYYY-Qn or YYYY")
+            return None
+        year, month, quarter = int(match[1]), match[2], match[3]
+        if year < 1900:
+            v.add(field, "MALFORMED_PERIOD", "year must be 1900 or later")
+            return None
+        if month is not None:
+            if not 1 <= int(month) <= 12:
+                v.add(field, "MALFORMED_PERIOD", f"month {month} does not exist")
+                return None
+            firsts = [int(month)]
+        elif quarter is not None:
+            q = int(quarter)
+            firsts = [3 * q - 2, 3 * q - 1, 3 * q]
+        else:
+            firsts = list(range(1, 13))
+        return cls(value, tuple(f"{year:04d}-{m:02d}" for m in firsts))

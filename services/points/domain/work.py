@@ -1,0 +1,270 @@
+"""Work events: one immutable fact of work, scored when it is recorded.
+
+Each work event is its own aggregate, named by a uuid5 of its request_id, so an append
+needs no read of the employee's history and a retry lands on the same id (a duplicate
+is a key conflict, never a second copy). The event stores the points lines it earned,
+so the balance projection only adds them up and a rebuild reproduces them bit for bit.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import Decimal
+
+from eventsourcing.domain import Aggregate
+
+from points.domain.directory import Employee, Outlet
+from points.domain.errors import AlreadyExists, InvalidRequest, Violations
+from points.domain.identity import work_event_id_of
+from points.domain.policy import Policy, PointsLine
+from points.domain.values import (
+    ATTRIBUTES_MAX,
+    NAME,
+    check_identifier,
+    check_request_id,
+    check_text,
+    month_of,
+    parse_date,
+    parse_quantity,
+)
+
+
+@dataclass(frozen=True)
+class WorkRequest:
+    """A syntactically valid request to record work (not yet checked against the directory)."""
+
+    request_id: str
+    employee_id: str
+    kind: str
+    quantity: Decimal
+    occurred_on: date
+    occurred_at: datetime | None = None
+    outlet_id: str = ""
+    recorded_by: str = ""
+    source: str = ""
+    attributes: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def event_id(self) -> object:
+        return work_event_id_of(self.request_id)
+
+    @property
+    def fingerprint(self) -> str:
+        """A hash of everything but the request_id: equal fingerprints mean the same request."""
+        canonical = json.dumps(
+            [
+                self.employee_id,
+                self.kind,
+                str(self.quantity),
+                self.occurred_on.isoformat(),
+                self.occurred_at.isoformat() if self.occurred_at else "",
+                self.outlet_id,
+                self.recorded_by,
+                self.source,
+                sorted(self.attributes.items()),
+            ],
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    @classmethod
+    def parse(
+        cls,
+        *,
+        request_id: str,
+        employee_id: str,
+        kind: str,
+        quantity: str,
+        occurred_on: str,
+        occurred_at: datetime | None,
+        outlet_id: str,
+        recorded_by: str,
+        source: str,
+        attributes: Mapping[str, str],
+        today: date,
+    ) -> WorkRequest:
+        """Checks every field on its own; raises InvalidRequest listing all mistakes."""
+        v = Violations()
+        check_request_id(v, "request_id", request_id)
+        check_identifier(v, "employee_id", employee_id, "employee")
+        if not kind:
+            v.add("kind", "MISSING_KIND", "kind is required")
+        elif not NAME.match(kind):
+            v.add("kind", "UNKNOWN_KIND", f"{kind[:64]!r} is not a kind of work (kinds are lower_snake_case)")
+        amount = parse_quantity(v, "quantity", quantity)
+        day = parse_date(v, "occurred_on", occurred_on)
+        if day is not None and day > today:
+            v.add("occurred_on", "FUTURE_DATE", f"{day.isoformat()} is after today ({today.isoformat()})")
+        if occurred_at is not None and day is not None and occurred_at.date() > today:
+            v.add("occurred_at", "FUTURE_DATE", "occurred_at is in the future")
+        if outlet_id:
+            check_identifier(v, "outlet_id", outlet_id, "outlet")
+        check_text(v, "recorded_by", recorded_by)
+        check_text(v, "source", source)
+        if len(attributes) > ATTRIBUTES_MAX:
+            v.add("attributes", "TOO_MANY_ATTRIBUTES", f"at most {ATTRIBUTES_MAX} attributes")
+        for key, value in attributes.items():
+            if not NAME.match(key):
+                v.add(f"attributes[{key[:64]!r}]", "MALFORMED_ATTRIBUTE", "attribute names are lower_snake_case")
+            check_text(v, f"attributes[{key[:64]!r}]", value)
+        v.raise_if_any()
+        assert amount is not None and day is not None  # guaranteed by the checks above
+        return cls(
+            request_id=request_id,
+            employee_id=employee_id,
+            kind=kind,
+            quantity=amount,
+            occurred_on=day,
+            occurred_at=occurred_at,
+            outlet_id=outlet_id,
+            recorded_by=recorded_by,
+            source=source,
+            attributes=dict(attributes),
+        )
+
+
+@dataclass(frozen=True)
+class ScoredWork:
+    """A request checked against the directory and scored by the policy."""
+
+    request: WorkRequest
+    role: str
+    outlet_id: str
+    lines: tuple[PointsLine, ...]
+
+
+def score_work(
+    request: WorkRequest,
+    *,
+    employee: Employee | None,
+    find_outlet: Callable[[str], Outlet | None],
+    policy: Policy,
+) -> ScoredWork:
+    """Decides who did the work in which role and where, and what it earns; raises InvalidRequest."""
+    v = Violations()
+    if employee is None:
+        v.add("employee_id", "UNKNOWN_EMPLOYEE", f"no employee {request.employee_id!r} is registered")
+        v.raise_if_any()
+    assert employee is not None
+    assignment = employee.assignment_on(request.occurred_on)
+    if assignment is None:
+        v.add(
+            "occurred_on",
+            "NOT_ASSIGNED_ON_DATE",
+            f"employee {request.employee_id!r} has no assignment on {request.occurred_on.isoformat()} "
+            f"(first assignment starts {employee.assignments[0].effective_from.isoformat()})",
+        )
+        v.raise_if_any()
+    assert assignment is not None
+    outlet_id = request.outlet_id or assignment.outlet_id
+    if request.outlet_id and find_outlet(request.outlet_id) is None:
+        v.add("outlet_id", "UNKNOWN_OUTLET", f"no outlet {request.outlet_id!r} is registered")
+    if policy.rule_for(assignment.role, request.kind) is None:
+        known = ", ".join(policy.kinds_for(assignment.role)) or "none"
+        v.add(
+            "kind",
+            "UNKNOWN_KIND",
+            f"policy {policy.version} has no kind {request.kind!r} for role {assignment.role} (known: {known})",
+        )
+    v.raise_if_any()
+    return ScoredWork(
+        request=request,
+        role=assignment.role,
+        outlet_id=outlet_id,
+        lines=policy.score(assignment.role, request.kind, request.quantity),
+    )
+
+
+class WorkEvent(Aggregate):
+    """One recorded fact of work and the points it earned."""
+
+    class Recorded(Aggregate.Created):
+        request_id: str
+        fingerprint: str
+        employee_id: str
+        role: str
+        outlet_id: str
+        kind: str
+        quantity: Decimal
+        occurred_on: date
+        occurred_at: datetime | None
+        recorded_by: str
+        source: str
+        attributes: dict[str, str]
+        lines: list[PointsLine]
+
+    def __init__(
+        self,
+        request_id: str,
+        fingerprint: str,
+        employee_id: str,
+        role: str,
+        outlet_id: str,
+        kind: str,
+        quantity: Decimal,
+        occurred_on: date,
+        occurred_at: datetime | None,
+        recorded_by: str,
+        source: str,
+        attributes: dict[str, str],
+        lines: list[PointsLine],
+    ) -> None:
+        self.request_id = request_id
+        self.fingerprint = fingerprint
+        self.employee_id = employee_id
+        self.role = role
+        self.outlet_id = outlet_id
+        self.kind = kind
+        self.quantity = quantity
+        self.occurred_on = occurred_on
+        self.occurred_at = occurred_at
+        self.recorded_by = recorded_by
+        self.source = source
+        self.attributes = attributes
+        self.lines = list(lines)
+
+    @classmethod
+    def record(cls, scored: ScoredWork, *, timestamp: datetime) -> WorkEvent:
+        r = scored.request
+        return cls._create(
+            cls.Recorded,
+            id=r.event_id,
+            request_id=r.request_id,
+            fingerprint=r.fingerprint,
+            employee_id=r.employee_id,
+            role=scored.role,
+            outlet_id=scored.outlet_id,
+            kind=r.kind,
+            quantity=r.quantity,
+            occurred_on=r.occurred_on,
+            occurred_at=r.occurred_at,
+            recorded_by=r.recorded_by,
+            source=r.source,
+            attributes=dict(r.attributes),
+            lines=list(scored.lines),
+            timestamp=timestamp,
+        )
+
+    @property
+    def period(self) -> str:
+        return month_of(self.occurred_on)
+
+    @property
+    def points(self) -> Decimal:
+        return sum((line.weighted_points for line in self.lines), Decimal(0))
+
+    def check_replay_of(self, request: WorkRequest) -> None:
+        """Accepts a retry of the same request; a reused request_id with other content raises."""
+        if self.fingerprint != request.fingerprint:
+            raise AlreadyExists(
+                f"request_id {request.request_id!r} was already used for a different work event",
+                reason="REQUEST_ID_REUSED",
+            )
+
+
+__all__ = ["InvalidRequest", "ScoredWork", "WorkEvent", "WorkRequest", "score_work"]

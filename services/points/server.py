@@ -1,0 +1,127 @@
+"""The one wiring point: settings -> store, application, projection, servicers, gRPC server."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+from collections.abc import Callable
+from concurrent import futures
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from points.api.errors import ErrorInterceptor
+from points.api.servicers import BalanceServicer, DirectoryServicer, WorkEventServicer
+from points.application.balances import BalanceQueries
+from points.application.points import PointsApplication
+from points.application.policy_file import load_policy
+from points.projections.projector import BalanceProjector
+from points.storage.migrate import APPLICATION_NAME, construct_view, is_migrated, migrate
+from points.storage.settings import DEFAULT_DATABASE_URL, StoreSettings, parse_database_url
+from points.v1 import balances_pb2, balances_pb2_grpc, directory_pb2, directory_pb2_grpc, work_events_pb2, work_events_pb2_grpc
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAMES = (
+    directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
+    work_events_pb2.DESCRIPTOR.services_by_name["WorkEventService"].full_name,
+    balances_pb2.DESCRIPTOR.services_by_name["BalanceService"].full_name,
+)
+
+
+def system_clock() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+@dataclass(frozen=True)
+class Settings:
+    database_url: str = DEFAULT_DATABASE_URL
+    host: str = "127.0.0.1"
+    port: int = 50051
+    policy_path: Path | None = None  # None: the shipped example policy
+    business_timezone: str = "UTC"
+    max_workers: int = 16
+    migrate: bool = True  # create tables when the store has none
+    clock: Callable[[], datetime] = field(default=system_clock, compare=False)
+
+
+@dataclass
+class PointsService:
+    """Everything one process runs; close() releases it in order."""
+
+    store: StoreSettings
+    app: PointsApplication
+    projector: BalanceProjector
+    balances: BalanceQueries
+
+    def close(self) -> None:
+        self.projector.stop()
+        self.projector.view.datastore.close()  # type: ignore[attr-defined]
+        self.app.close()
+
+
+def build_service(settings: Settings, *, start_projector: bool = True) -> PointsService:
+    """Opens the store (creating tables if asked and missing), the application and the projection."""
+    store = parse_database_url(settings.database_url)
+    policy = load_policy(settings.policy_path)
+    if settings.migrate and not is_migrated(store):
+        migrate(store)
+    projector_ref: list[BalanceProjector] = []
+    app = PointsApplication(
+        store.env(create_table=False),
+        policy=policy,
+        clock=settings.clock,
+        business_timezone=ZoneInfo(settings.business_timezone),
+        on_saved=lambda position: projector_ref[0].wake() if projector_ref else None,
+    )
+    view = construct_view(store, create_table=False)
+    projector = BalanceProjector(recorder=app.recorder, mapper=app.mapper, view=view, application_name=APPLICATION_NAME)
+    projector_ref.append(projector)
+    if start_projector:
+        projector.start()
+    balances = BalanceQueries(projector=projector, store=view, employee_exists=app.employee_exists)
+    return PointsService(store=store, app=app, projector=projector, balances=balances)
+
+
+def create_server(service: PointsService, host: str = "127.0.0.1", port: int = 0, *, max_workers: int = 16) -> tuple[grpc.Server, int]:
+    """A started-ready (not started) gRPC server with health and reflection; port 0 picks a free one."""
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), interceptors=[ErrorInterceptor()])
+    directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(service.app), server)
+    work_events_pb2_grpc.add_WorkEventServiceServicer_to_server(WorkEventServicer(service.app), server)
+    balances_pb2_grpc.add_BalanceServiceServicer_to_server(BalanceServicer(service.balances), server)
+
+    health_servicer = health.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    for name in ("", *SERVICE_NAMES):
+        health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+
+    bound = server.add_insecure_port(f"{host}:{port}")
+    if bound == 0:
+        raise OSError(f"cannot listen on {host}:{port}")
+    return server, bound
+
+
+def serve(settings: Settings) -> None:
+    """Runs until SIGINT or SIGTERM, then finishes in-flight calls and closes the store."""
+    service = build_service(settings)
+    server, port = create_server(service, settings.host, settings.port, max_workers=settings.max_workers)
+    server.start()
+    log.info("points serving on %s:%d, store %s", settings.host, port, service.store.redacted_url)
+    print(f"points: serving gRPC on {settings.host}:{port} (store {service.store.redacted_url})", flush=True)
+    stopped = threading.Event()
+
+    def on_signal(signum: int, frame: object) -> None:
+        stopped.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    stopped.wait()
+    server.stop(grace=10).wait()
+    service.close()

@@ -1,0 +1,1 @@
+"""Where events and views live: database URL -> store settings, migrations, backend queries."""

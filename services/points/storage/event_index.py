@@ -1,0 +1,76 @@
+"""Looks up the log position of stored events by (aggregate id, version), for replayed writes.
+
+The library's recorders answer "events of one aggregate" and "events after position N";
+a retried write also needs "where is this event in the log", so it can answer with the
+original position. One indexed query per call, on the library's own events table.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Protocol
+from uuid import UUID
+
+from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.postgres import PostgresApplicationRecorder
+from eventsourcing.sqlite import SQLiteApplicationRecorder
+from psycopg.sql import SQL, Identifier
+
+Key = tuple[UUID, int]
+
+
+class EventIndex(Protocol):
+    def positions(self, keys: Sequence[Key]) -> dict[Key, int]:
+        """The position of each stored (aggregate id, version); absent keys are left out."""
+
+
+class PostgresEventIndex:
+    def __init__(self, recorder: PostgresApplicationRecorder) -> None:
+        self.datastore = recorder.datastore
+        self.statement = SQL(
+            "SELECT e.originator_id, e.originator_version, e.notification_id "
+            "FROM {schema}.{table} e "
+            "JOIN unnest(%s::uuid[], %s::bigint[]) AS k(id, version) "
+            "ON e.originator_id = k.id AND e.originator_version = k.version"
+        ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
+
+    def positions(self, keys: Sequence[Key]) -> dict[Key, int]:
+        if not keys:
+            return {}
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.statement, ([k[0] for k in keys], [k[1] for k in keys]))
+            return {(row["originator_id"], row["originator_version"]): row["notification_id"] for row in curs.fetchall()}
+
+
+class SQLiteEventIndex:
+    CHUNK = 400  # stays under SQLite's limit on bound parameters
+
+    def __init__(self, recorder: SQLiteApplicationRecorder) -> None:
+        self.datastore = recorder.datastore
+        self.table = recorder.events_table_name
+
+    def positions(self, keys: Sequence[Key]) -> dict[Key, int]:
+        found: dict[Key, int] = {}
+        with self.datastore.transaction(commit=False) as curs:
+            for start in range(0, len(keys), self.CHUNK):
+                chunk = keys[start : start + self.CHUNK]
+                values = ",".join("(?,?)" for _ in chunk)
+                params: list[object] = []
+                for aggregate_id, version in chunk:
+                    params += [aggregate_id.hex, version]
+                curs.execute(
+                    f"SELECT originator_id, originator_version, rowid FROM {self.table} "  # noqa: S608 (table name is ours)
+                    f"WHERE (originator_id, originator_version) IN (VALUES {values})",
+                    params,
+                )
+                for row in curs.fetchall():
+                    found[(UUID(row[0]), row[1])] = row[2]
+        return found
+
+
+def event_index_for(recorder: ApplicationRecorder) -> EventIndex:
+    if isinstance(recorder, PostgresApplicationRecorder):
+        return PostgresEventIndex(recorder)
+    if isinstance(recorder, SQLiteApplicationRecorder):
+        return SQLiteEventIndex(recorder)
+    raise TypeError(f"no event index for {type(recorder).__name__}")
