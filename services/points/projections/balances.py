@@ -137,7 +137,7 @@ class PostgresBalanceView(PostgresTrackingRecorder):
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
                 SQL(
-                    "SELECT dimension, sum(points), sum(weighted_points) FROM {} "
+                    "SELECT dimension, sum(points) AS points, sum(weighted_points) AS weighted FROM {} "
                     "WHERE employee_id = %s AND month = ANY(%s) GROUP BY dimension ORDER BY dimension"
                 ).format(self.dimensions_table),
                 (employee_id, list(months)),
