@@ -200,7 +200,7 @@ class PointsApplication(Application[UUID]):
         """Records and scores one work event; a retry with the same request_id is a replay."""
         request = self._parse(fields)
         event, position, replayed = self._create_once(
-            request.event_id,  # type: ignore[arg-type]
+            request.event_id,
             lambda: WorkEvent.record(self._score(request, {}, {}), timestamp=self._now()),
             lambda existing: existing.check_replay_of(request),
         )
@@ -236,15 +236,15 @@ class PointsApplication(Application[UUID]):
                     reason="REQUEST_ID_REUSED",
                 )
 
-        stored = self.index.positions([(r.event_id, 1) for r in requests.values()])  # type: ignore[misc]
+        stored = self.index.positions([(r.event_id, 1) for r in requests.values()])
         employees: dict[str, Employee | None] = {}
         outlets: dict[str, Outlet | None] = {}
         new: dict[int, WorkEvent] = {}
         for i, request in requests.items():
             try:
-                position = stored.get((request.event_id, 1))  # type: ignore[arg-type]
+                position = stored.get((request.event_id, 1))
                 if position is not None:
-                    existing = self._get(request.event_id)  # type: ignore[arg-type]
+                    existing = self._get(request.event_id)
                     assert existing is not None
                     existing.check_replay_of(request)
                     results[i] = _recorded(existing, position, replayed=True)

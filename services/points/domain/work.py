@@ -12,6 +12,8 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
+from uuid import UUID
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -48,11 +50,11 @@ class WorkRequest:
     source: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
 
-    @property
-    def event_id(self) -> object:
+    @cached_property
+    def event_id(self) -> UUID:
         return work_event_id_of(self.request_id)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """A hash of everything but the request_id: equal fingerprints mean the same request."""
         canonical = json.dumps(
