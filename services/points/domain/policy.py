@@ -10,7 +10,7 @@ replay-stable no matter how lines are grouped.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
@@ -110,10 +110,12 @@ class Policy:
             try:
                 effective = date.fromisoformat(effective)
             except ValueError:
-                problems.append(("effective_from", f"{effective!r} is not a date (YYYY-MM-DD)"))
-        if not isinstance(effective, date):
-            if "effective_from" not in doc:
-                problems.append(("effective_from", "a date (YYYY-MM-DD) is required"))
+                pass
+        if effective is None:
+            problems.append(("effective_from", "a date (YYYY-MM-DD) is required"))
+            effective = date.min
+        elif isinstance(effective, datetime) or not isinstance(effective, date):
+            problems.append(("effective_from", f"{effective!r} is not a date (YYYY-MM-DD)"))
             effective = date.min
         roles_doc = doc.get("roles")
         roles: dict[str, RolePolicy] = {}
@@ -146,7 +148,7 @@ def _role_from_document(
     role: str, doc: Any, seen_rule_ids: set[str], problems: list[tuple[str, str]]
 ) -> RolePolicy | None:
     where = f"roles.{role}"
-    if not NAME.match(role):
+    if not NAME.fullmatch(role):
         problems.append((where, "role names are lower_snake_case"))
     if not isinstance(doc, dict):
         problems.append((where, "a table with 'dimensions' and 'rules' is required"))
@@ -158,7 +160,7 @@ def _role_from_document(
         dims = {}
     for name, raw in dims.items():
         weight = _decimal(raw)
-        if not NAME.match(name):
+        if not NAME.fullmatch(name):
             problems.append((f"{where}.dimensions.{name}", "dimension names are lower_snake_case"))
         if weight is None or weight < 0:
             problems.append((f"{where}.dimensions.{name}", f"weight must be a non-negative number, got {raw!r}"))
@@ -183,7 +185,7 @@ def _role_from_document(
         elif rule_id in seen_rule_ids:
             problems.append((f"{here}.id", f"duplicate rule id {rule_id!r}"))
             ok = False
-        if not isinstance(kind, str) or not NAME.match(kind):
+        if not isinstance(kind, str) or not NAME.fullmatch(kind):
             problems.append((f"{here}.kind", "a lower_snake_case kind of work is required"))
             ok = False
         elif kind in rules:

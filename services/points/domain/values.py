@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -24,7 +25,7 @@ ATTRIBUTES_MAX = 32
 def check_identifier(v: Violations, field: str, value: str, what: str) -> None:
     if not value:
         v.add(field, f"MISSING_{what.upper()}_ID", f"{what} id is required")
-    elif not IDENTIFIER.match(value):
+    elif not IDENTIFIER.fullmatch(value):
         v.add(
             field,
             f"MALFORMED_{what.upper()}_ID",
@@ -35,14 +36,14 @@ def check_identifier(v: Violations, field: str, value: str, what: str) -> None:
 def check_request_id(v: Violations, field: str, value: str) -> None:
     if not value:
         v.add(field, "MISSING_REQUEST_ID", "request_id is required: choose a unique key per write and reuse it on retry")
-    elif not REQUEST_ID.match(value):
+    elif not REQUEST_ID.fullmatch(value):
         v.add(field, "MALFORMED_REQUEST_ID", "request_id must be 1-128 printable ASCII characters without spaces")
 
 
 def check_text(v: Violations, field: str, value: str, *, limit: int = TEXT_MAX) -> None:
     if len(value) > limit:
         v.add(field, "TEXT_TOO_LONG", f"at most {limit} characters")
-    elif any(ord(c) < 0x20 for c in value):
+    elif any(unicodedata.category(c) == "Cc" for c in value):
         v.add(field, "CONTROL_CHARACTERS", "control characters are not allowed")
 
 
@@ -52,7 +53,7 @@ def parse_date(v: Violations, field: str, value: str, *, required: bool = True) 
         if required:
             v.add(field, "MISSING_DATE", "a date (YYYY-MM-DD) is required")
         return None
-    if ISO_DATE.match(value):
+    if ISO_DATE.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -83,7 +84,9 @@ def parse_quantity(v: Violations, field: str, value: str) -> Decimal | None:
     if isinstance(exponent, int) and exponent < -QUANTITY_PLACES:
         v.add(field, "QUANTITY_TOO_PRECISE", f"at most {QUANTITY_PLACES} decimal places")
         return None
-    # Normalise so "3", "3.0" and "3.00" are the same fact (and the same fingerprint).
+    # Normalise so "3", "3.0", "3.00" (and "-0") are the same fact, with the same fingerprint.
+    if quantity == 0:
+        return Decimal(0)
     return quantity.quantize(Decimal(1)) if quantity == quantity.to_integral() else quantity.normalize()
 
 
@@ -102,7 +105,7 @@ class Period:
 
     @classmethod
     def parse(cls, v: Violations, field: str, value: str) -> Period | None:
-        match = cls.PATTERN.match(value or "")
+        match = cls.PATTERN.fullmatch(value or "")
         if match is None:
             v.add(field, "MALFORMED_PERIOD", f"{value[:40]!r} is not a period: use YYYY-MM, YYYY-Qn or YYYY")
             return None

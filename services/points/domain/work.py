@@ -96,7 +96,7 @@ class WorkRequest:
         check_identifier(v, "employee_id", employee_id, "employee")
         if not kind:
             v.add("kind", "MISSING_KIND", "kind is required")
-        elif not NAME.match(kind):
+        elif not NAME.fullmatch(kind):
             v.add("kind", "UNKNOWN_KIND", f"{kind[:64]!r} is not a kind of work (kinds are lower_snake_case)")
         amount = parse_quantity(v, "quantity", quantity)
         day = parse_date(v, "occurred_on", occurred_on)
@@ -111,7 +111,7 @@ class WorkRequest:
         if len(attributes) > ATTRIBUTES_MAX:
             v.add("attributes", "TOO_MANY_ATTRIBUTES", f"at most {ATTRIBUTES_MAX} attributes")
         for key, value in attributes.items():
-            if not NAME.match(key):
+            if not NAME.fullmatch(key):
                 v.add(f"attributes[{key[:64]!r}]", "MALFORMED_ATTRIBUTE", "attribute names are lower_snake_case")
             check_text(v, f"attributes[{key[:64]!r}]", value)
         v.raise_if_any()
