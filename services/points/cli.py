@@ -77,7 +77,7 @@ def _run(args: argparse.Namespace) -> int:
         print(f"points: tables ready in {store.redacted_url}")
         return 0
     if args.command == "projections" and args.projection_command == "rebuild":
-        service = build_service(Settings(database_url=args.database), start_projector=False)
+        service = build_service(Settings(database_url=args.database, migrate=False), start_projector=False)
         try:
             started = time.perf_counter()
             count = service.projector.rebuild()

@@ -23,7 +23,7 @@ from points.application.points import PointsApplication
 from points.application.policy_file import load_policy
 from points.projections.projector import BalanceProjector
 from points.storage.migrate import APPLICATION_NAME, construct_view, is_migrated, migrate
-from points.storage.settings import DEFAULT_DATABASE_URL, StoreSettings, parse_database_url
+from points.storage.settings import DEFAULT_DATABASE_URL, SettingsError, StoreSettings, parse_database_url
 from points.v1 import balances_pb2, balances_pb2_grpc, directory_pb2, directory_pb2_grpc, work_events_pb2, work_events_pb2_grpc
 
 log = logging.getLogger(__name__)
@@ -70,7 +70,12 @@ def build_service(settings: Settings, *, start_projector: bool = True) -> Points
     """Opens the store (creating tables if asked and missing), the application and the projection."""
     store = parse_database_url(settings.database_url)
     policy = load_policy(settings.policy_path)
-    if settings.migrate and not is_migrated(store):
+    if not is_migrated(store):
+        if not settings.migrate:
+            raise SettingsError(
+                f"the store {store.redacted_url} has no tables: run `points migrate --database ...` once "
+                "(or start without --no-migrate)"
+            )
         migrate(store)
     projector_ref: list[BalanceProjector] = []
     app = PointsApplication(

@@ -10,7 +10,7 @@ import re
 import subprocess
 import sys
 from collections.abc import Callable
-from datetime import date, datetime, timezone
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ def parse(**overrides: Any) -> WorkRequest:
         "source": "core-banking-feed",
         "attributes": {"complexity": "high", "channel": "counter"},
         "today": TODAY,
+        "now": NOW,
     }
     fields.update(overrides)
     return WorkRequest.parse(**fields)
@@ -121,12 +122,26 @@ def test_work_done_today_is_accepted() -> None:
 def test_work_dated_after_the_today_given_is_a_future_date() -> None:
     assert violations_of(occurred_on="2026-11-29") == [("occurred_on", "FUTURE_DATE")]
     # "Future" is relative to the argument, not to the machine's clock.
-    assert parse(occurred_on="2026-11-29", today=date(2026, 11, 29)).occurred_on == date(2026, 11, 29)
+    assert parse(occurred_on="2026-11-29", today=date(2026, 11, 29), now=NOW + timedelta(days=1)).occurred_on == date(2026, 11, 29)
 
 
 def test_occurred_at_after_today_is_a_future_date() -> None:
     tomorrow_morning = datetime(2026, 11, 29, 8, 0, tzinfo=timezone.utc)
     assert violations_of(occurred_on="2026-11-28", occurred_at=tomorrow_morning) == [("occurred_at", "FUTURE_DATE")]
+
+
+def test_occurred_at_later_today_beyond_the_clock_skew_is_a_future_date() -> None:
+    assert violations_of(occurred_on="2026-11-28", occurred_at=NOW + timedelta(minutes=6)) == [("occurred_at", "FUTURE_DATE")]
+    assert parse(occurred_on="2026-11-28", occurred_at=NOW + timedelta(minutes=4)).occurred_at == NOW + timedelta(minutes=4)
+
+
+def test_occurred_at_without_a_time_zone_is_malformed() -> None:
+    assert violations_of(occurred_on="2026-11-28", occurred_at=datetime(2026, 11, 28, 8, 0)) == [("occurred_at", "MALFORMED_TIMESTAMP")]
+
+
+@pytest.mark.parametrize("seconds_nanos", [(10**12, 0), (0, -5), (0, 10**9)])
+def test_occurred_at_outside_the_timestamp_range_is_malformed(seconds_nanos: tuple[int, int]) -> None:
+    assert violations_of(occurred_on="2026-11-28", occurred_at=seconds_nanos) == [("occurred_at", "MALFORMED_TIMESTAMP")]
 
 
 @pytest.mark.parametrize("kind", ["CounterTransaction", "counter-transaction", "1st_kind", "counter transaction"])

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import date
 from decimal import Decimal
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from points.application.results import AssignmentView, BalanceView, EmployeeView, OutletView, WorkRecorded
 from points.v1 import balances_pb2, directory_pb2, work_events_pb2
@@ -50,10 +48,6 @@ def iso(day: date | None) -> str:
 
 def decimal_text(value: Decimal) -> str:
     return format(value, "f")
-
-
-def timestamp_or_none(message: Timestamp, present: bool) -> datetime | None:
-    return message.ToDatetime(tzinfo=timezone.utc) if present else None
 
 
 def outlet_message(outlet: OutletView) -> directory_pb2.Outlet:

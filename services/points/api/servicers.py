@@ -80,7 +80,7 @@ def work_fields(request: work_events_pb2.RecordWorkEventRequest) -> WorkFields:
         kind=request.kind,
         quantity=request.quantity,
         occurred_on=request.occurred_on,
-        occurred_at=convert.timestamp_or_none(request.occurred_at, request.HasField("occurred_at")),
+        occurred_at=(request.occurred_at.seconds, request.occurred_at.nanos) if request.HasField("occurred_at") else None,
         outlet_id=request.outlet_id,
         recorded_by=request.recorded_by,
         source=request.source,

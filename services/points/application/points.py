@@ -49,7 +49,7 @@ class WorkFields:
     kind: str
     quantity: str
     occurred_on: str
-    occurred_at: datetime | None = None
+    occurred_at: datetime | tuple[int, int] | None = None  # or (seconds, nanos) since the epoch, unchecked
     outlet_id: str = ""
     recorded_by: str = ""
     source: str = ""
@@ -85,8 +85,10 @@ class PointsApplication(Application[UUID]):
         """Registers an outlet; the same registration again is a replay."""
         v = Violations()
         check_identifier(v, "outlet_id", outlet_id, "outlet")
-        if outlet_class not in OUTLET_CLASSES:
-            v.add("outlet_class", "MISSING_OUTLET_CLASS", "outlet_class must be A, B or C")
+        if not outlet_class:
+            v.add("outlet_class", "MISSING_OUTLET_CLASS", "outlet_class is required: A, B or C")
+        elif outlet_class not in OUTLET_CLASSES:
+            v.add("outlet_class", "UNKNOWN_OUTLET_CLASS", f"{outlet_class!r} is not an outlet class: A, B or C")
         _check_region(v, region)
         v.raise_if_any()
 
@@ -301,6 +303,7 @@ class PointsApplication(Application[UUID]):
             source=f.source,
             attributes=f.attributes,
             today=self.today(),
+            now=self._now(),
         )
 
     def _score(

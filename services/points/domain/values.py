@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
 from points.domain.errors import Violations
@@ -60,6 +60,20 @@ def parse_date(v: Violations, field: str, value: str, *, required: bool = True) 
             pass
     v.add(field, "MALFORMED_DATE", f"{value!r} is not a calendar date (YYYY-MM-DD)")
     return None
+
+
+# google.protobuf.Timestamp's valid range: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59.999999999Z.
+INSTANT_MIN_SECONDS = -62_135_596_800
+INSTANT_MAX_SECONDS = 253_402_300_799
+
+
+def parse_instant(v: Violations, field: str, seconds: int, nanos: int) -> datetime | None:
+    """An instant given as seconds and nanoseconds since the Unix epoch (UTC)."""
+    if not (INSTANT_MIN_SECONDS <= seconds <= INSTANT_MAX_SECONDS and 0 <= nanos < 1_000_000_000):
+        v.add(field, "MALFORMED_TIMESTAMP", "a timestamp between years 1 and 9999 with 0 <= nanos < 10^9 is required")
+        return None
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return epoch + timedelta(seconds=seconds, microseconds=nanos // 1000)
 
 
 def parse_quantity(v: Violations, field: str, value: str) -> Decimal | None:

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from uuid import UUID
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 
 from eventsourcing.domain import Aggregate
@@ -31,8 +31,12 @@ from points.domain.values import (
     check_text,
     month_of,
     parse_date,
+    parse_instant,
     parse_quantity,
 )
+
+
+CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of our clock a recorder's clock may run
 
 
 @dataclass(frozen=True)
@@ -83,14 +87,18 @@ class WorkRequest:
         kind: str,
         quantity: str,
         occurred_on: str,
-        occurred_at: datetime | None,
+        occurred_at: datetime | tuple[int, int] | None,
         outlet_id: str,
         recorded_by: str,
         source: str,
         attributes: Mapping[str, str],
         today: date,
+        now: datetime,
     ) -> WorkRequest:
-        """Checks every field on its own; raises InvalidRequest listing all mistakes."""
+        """Checks every field on its own; raises InvalidRequest listing all mistakes.
+
+        `today` is the business date now (in the outlets' calendar), `now` the instant.
+        """
         v = Violations()
         check_request_id(v, "request_id", request_id)
         check_identifier(v, "employee_id", employee_id, "employee")
@@ -102,8 +110,12 @@ class WorkRequest:
         day = parse_date(v, "occurred_on", occurred_on)
         if day is not None and day > today:
             v.add("occurred_on", "FUTURE_DATE", f"{day.isoformat()} is after today ({today.isoformat()})")
-        if occurred_at is not None and day is not None and occurred_at.date() > today:
-            v.add("occurred_at", "FUTURE_DATE", "occurred_at is in the future")
+        if isinstance(occurred_at, tuple):
+            occurred_at = parse_instant(v, "occurred_at", *occurred_at)
+        if occurred_at is not None and occurred_at.tzinfo is None:
+            v.add("occurred_at", "MALFORMED_TIMESTAMP", "occurred_at must carry a time zone")
+        elif occurred_at is not None and occurred_at > now + CLOCK_SKEW:
+            v.add("occurred_at", "FUTURE_DATE", f"occurred_at {occurred_at.isoformat()} is in the future")
         if outlet_id:
             check_identifier(v, "outlet_id", outlet_id, "outlet")
         check_text(v, "recorded_by", recorded_by)

@@ -7,6 +7,10 @@ start with table creation off.
 
 from __future__ import annotations
 
+import sqlite3
+from contextlib import closing
+from pathlib import Path
+
 import psycopg
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
@@ -33,8 +37,13 @@ def postgres_conninfo(store: StoreSettings) -> dict[str, str]:
 
 
 def is_migrated(store: StoreSettings) -> bool:
+    """True when every table the service needs exists."""
     if store.backend == "sqlite":
-        return False  # creating is idempotent and single-process: always do it
+        if not Path(store.sqlite_path).exists():
+            return False
+        with closing(sqlite3.connect(f"file:{store.sqlite_path}?mode=ro", uri=True)) as conn:
+            names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        return {"stored_events", "tracking", "balance_dimensions", "balance_events"} <= names
     with psycopg.connect(**postgres_conninfo(store), autocommit=True) as conn:
         for table in REQUIRED_TABLES:
             row = conn.execute("SELECT to_regclass(%s)", (f"{store.schema}.{table}",)).fetchone()
