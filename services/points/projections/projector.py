@@ -50,6 +50,9 @@ class BalanceProjector:
 
     @property
     def position(self) -> int:
+        """The position the view reflects (read from the view when no local loop keeps it)."""
+        if not self.running:
+            self._set_position(max(self._position, self.view.position(self.application_name)))
         return self._position
 
     def run_once(self) -> int:
@@ -98,10 +101,8 @@ class BalanceProjector:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
-                if not self.running:
-                    self._position = max(self._position, self.view.position(self.application_name))
-                    if self._position >= position:
-                        break
+                if not self.running and self.position >= position:
+                    break
                 self._changed.wait(min(remaining, 0.05))
         return True
 
