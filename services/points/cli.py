@@ -30,7 +30,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", default=os.environ.get("POINTS_HOST", "127.0.0.1"))
     serve.add_argument("--port", type=int, default=int(os.environ.get("POINTS_PORT", "50051")))
     _database_option(serve)
-    serve.add_argument("--policy", type=Path, default=os.environ.get("POINTS_POLICY") or None, help="policy TOML file (default: the shipped example)")
+    serve.add_argument("--policy", type=Path, default=os.environ.get("POINTS_POLICY") or None, help="the initial policy of an empty store, a TOML file (default: the shipped example)")
     serve.add_argument("--timezone", default=os.environ.get("POINTS_TIMEZONE", "UTC"), help="the outlets' calendar, for business dates (IANA name)")
     serve.add_argument("--no-migrate", action="store_true", help="never create tables (replicas; run `points migrate` once instead)")
 
@@ -85,7 +85,8 @@ def _run(args: argparse.Namespace) -> int:
         finally:
             service.close()
         rate = count / elapsed if elapsed > 0 else 0.0
-        print(f"points: rebuilt balances from {count} events in {elapsed:.2f}s ({rate:,.0f} events/s)")
+        work = service.projector.work_events_booked
+        print(f"points: rebuilt balances from {work} work events ({count} events in the log) in {elapsed:.2f}s ({rate:,.0f} events/s)")
         return 0
     raise AssertionError(f"unhandled command {args.command}")
 

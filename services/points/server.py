@@ -20,7 +20,7 @@ from points.api.errors import ErrorInterceptor
 from points.api.servicers import BalanceServicer, DirectoryServicer, WorkEventServicer
 from points.application.balances import BalanceQueries
 from points.application.points import PointsApplication
-from points.application.policy_file import load_policy
+from points.application.policy_file import parse_policy, read_policy_file
 from points.projections.projector import BalanceProjector
 from points.storage.migrate import APPLICATION_NAME, construct_view, is_migrated, migrate
 from points.storage.settings import DEFAULT_DATABASE_URL, SettingsError, StoreSettings, parse_database_url
@@ -44,7 +44,7 @@ class Settings:
     database_url: str = DEFAULT_DATABASE_URL
     host: str = "127.0.0.1"
     port: int = 50051
-    policy_path: Path | None = None  # None: the shipped example policy
+    policy_path: Path | None = None  # the initial policy of an empty store; None: the shipped example
     business_timezone: str = "UTC"
     max_workers: int = 16
     migrate: bool = True  # create tables when the store has none
@@ -69,7 +69,8 @@ class PointsService:
 def build_service(settings: Settings, *, start_projector: bool = True) -> PointsService:
     """Opens the store (creating tables if asked and missing), the application and the projection."""
     store = parse_database_url(settings.database_url)
-    policy = load_policy(settings.policy_path)
+    initial_policy, policy_source = read_policy_file(settings.policy_path)
+    parse_policy(initial_policy, policy_source)  # refuse to start on an invalid policy file
     if not is_migrated(store):
         if not settings.migrate:
             raise SettingsError(
@@ -80,11 +81,11 @@ def build_service(settings: Settings, *, start_projector: bool = True) -> Points
     projector_ref: list[BalanceProjector] = []
     app = PointsApplication(
         store.env(create_table=False),
-        policy=policy,
         clock=settings.clock,
         business_timezone=ZoneInfo(settings.business_timezone),
         on_saved=lambda position: projector_ref[0].wake() if projector_ref else None,
     )
+    app.ensure_initial_policy(initial_policy, policy_source)
     view = construct_view(store, create_table=False)
     projector = BalanceProjector(recorder=app.recorder, mapper=app.mapper, view=view, application_name=APPLICATION_NAME)
     projector_ref.append(projector)

@@ -23,6 +23,7 @@ from points.domain.directory import Employee, Outlet, transfer_fingerprint
 from points.domain.errors import AlreadyExists, InvalidRequest
 from points.domain.identity import work_event_id_of
 from points.domain.policy import Policy, PointsLine
+from points.domain.policy_book import PolicyCatalog
 from points.domain.work import ScoredWork, WorkEvent, WorkRequest, score_work
 
 TODAY = date(2026, 11, 28)
@@ -266,7 +267,7 @@ def score_violations(request: WorkRequest, **kwargs: Any) -> list[tuple[str, str
 
 
 def test_unknown_employee_is_refused(example_policy: Policy, find_outlet: Callable[[str], Outlet | None]) -> None:
-    assert score_violations(parse(), employee=None, find_outlet=find_outlet, policy=example_policy) == [
+    assert score_violations(parse(), employee=None, find_outlet=find_outlet, policies=PolicyCatalog.of(example_policy)) == [
         ("employee_id", "UNKNOWN_EMPLOYEE")
     ]
 
@@ -280,7 +281,7 @@ def test_work_before_the_first_assignment_is_refused(
         parse(occurred_on="2025-12-31"),
         employee=service_manager_at_o1_then_supervisor_at_o2_from_june,
         find_outlet=find_outlet,
-        policy=example_policy,
+        policies=PolicyCatalog.of(example_policy),
     ) == [("occurred_on", "NOT_ASSIGNED_ON_DATE")]
 
 
@@ -293,7 +294,7 @@ def test_work_at_an_unknown_outlet_is_refused(
         parse(outlet_id="O-404"),
         employee=service_manager_at_o1_then_supervisor_at_o2_from_june,
         find_outlet=find_outlet,
-        policy=example_policy,
+        policies=PolicyCatalog.of(example_policy),
     ) == [("outlet_id", "UNKNOWN_OUTLET")]
 
 
@@ -306,7 +307,7 @@ def test_kind_the_role_has_no_rule_for_is_refused(
         parse(kind="duty_day", occurred_on="2026-05-14"),
         employee=service_manager_at_o1_then_supervisor_at_o2_from_june,
         find_outlet=find_outlet,
-        policy=example_policy,
+        policies=PolicyCatalog.of(example_policy),
     ) == [("kind", "UNKNOWN_KIND")]
 
 
@@ -319,7 +320,7 @@ def test_unknown_outlet_and_unknown_kind_are_reported_together(
         parse(kind="no_such_kind", outlet_id="O-404"),
         employee=service_manager_at_o1_then_supervisor_at_o2_from_june,
         find_outlet=find_outlet,
-        policy=example_policy,
+        policies=PolicyCatalog.of(example_policy),
     ) == [("outlet_id", "UNKNOWN_OUTLET"), ("kind", "UNKNOWN_KIND")]
 
 
@@ -332,11 +333,46 @@ def test_work_before_the_transfer_scores_by_the_service_manager_rules(
         parse(kind="counter_transaction", quantity="12", occurred_on="2026-05-31"),
         employee=service_manager_at_o1_then_supervisor_at_o2_from_june,
         find_outlet=find_outlet,
-        policy=example_policy,
+        policies=PolicyCatalog.of(example_policy),
     )
-    assert (scored.role, scored.outlet_id) == ("service_manager", "O-001")
+    assert (scored.role, scored.outlet_id, scored.outlet_class) == ("service_manager", "O-001", "A")
+    # The request says complexity = high, so the more specific rule applies:
+    # 12 x 1.5 = 18.0000 points to workload; x 0.40 = 7.2000
+    assert scored.lines == (
+        PointsLine(
+            "sm-counter-transaction-complex", "2026.1", "workload", Decimal("18.0000"), Decimal("7.2000"),
+            multiplier=Decimal(1), weight=Decimal("0.40"), cap_per_period=Decimal(3000),
+        ),
+    )
+
+
+def test_work_without_the_matching_attribute_scores_by_the_general_rule(
+    example_policy: Policy,
+    find_outlet: Callable[[str], Outlet | None],
+    service_manager_at_o1_then_supervisor_at_o2_from_june: Employee,
+) -> None:
+    scored = score_work(
+        parse(kind="counter_transaction", quantity="12", occurred_on="2026-05-31", attributes={"complexity": "low"}),
+        employee=service_manager_at_o1_then_supervisor_at_o2_from_june,
+        find_outlet=find_outlet,
+        policies=PolicyCatalog.of(example_policy),
+    )
     # 12 x 1 = 12.0000 points to workload; x 0.40 = 4.8000
-    assert scored.lines == (PointsLine("sm-counter-transaction", "2026.1", "workload", Decimal("12.0000"), Decimal("4.8000")),)
+    assert [(line.rule_id, line.points, line.weighted_points) for line in scored.lines] == [
+        ("sm-counter-transaction", Decimal("12.0000"), Decimal("4.8000"))
+    ]
+
+
+def test_work_dated_before_any_policy_is_refused(
+    example_policy: Policy,
+    find_outlet: Callable[[str], Outlet | None],
+) -> None:
+    employee = Employee.register(
+        employee_id="E1001", role="service_manager", outlet_id="O-001", effective_from=date(2025, 1, 1), timestamp=NOW
+    )
+    assert score_violations(
+        parse(occurred_on="2025-12-31"), employee=employee, find_outlet=find_outlet, policies=PolicyCatalog.of(example_policy)
+    ) == [("occurred_on", "NO_POLICY_IN_FORCE")]
 
 
 def test_work_from_the_transfer_day_scores_by_the_operations_supervisor_rules(
@@ -348,11 +384,13 @@ def test_work_from_the_transfer_day_scores_by_the_operations_supervisor_rules(
         parse(kind="duty_day", quantity="1", occurred_on="2026-06-01"),
         employee=service_manager_at_o1_then_supervisor_at_o2_from_june,
         find_outlet=find_outlet,
-        policy=example_policy,
+        policies=PolicyCatalog.of(example_policy),
     )
-    assert (scored.role, scored.outlet_id) == ("operations_supervisor", "O-002")
-    # 1 x 10 = 10.0000 points to workload; x 0.40 = 4.0000
-    assert scored.lines == (PointsLine("os-duty-day", "2026.1", "workload", Decimal("10.0000"), Decimal("4.0000")),)
+    assert (scored.role, scored.outlet_id, scored.outlet_class) == ("operations_supervisor", "O-002", "B")
+    # 1 x 10 x 1.0 (class B) = 10.0000 points to workload; x 0.40 = 4.0000
+    assert scored.lines == (
+        PointsLine("os-duty-day", "2026.1", "workload", Decimal("10.0000"), Decimal("4.0000"), multiplier=Decimal(1), weight=Decimal("0.4")),
+    )
 
 
 def test_a_service_manager_kind_after_the_transfer_is_unknown(
@@ -364,7 +402,7 @@ def test_a_service_manager_kind_after_the_transfer_is_unknown(
         parse(kind="counter_transaction", occurred_on="2026-06-01"),
         employee=service_manager_at_o1_then_supervisor_at_o2_from_june,
         find_outlet=find_outlet,
-        policy=example_policy,
+        policies=PolicyCatalog.of(example_policy),
     ) == [("kind", "UNKNOWN_KIND")]
 
 
@@ -377,7 +415,7 @@ def test_an_outlet_named_in_the_request_overrides_the_assigned_outlet(
         parse(outlet_id="O-002", occurred_on="2026-05-14"),
         employee=service_manager_at_o1_then_supervisor_at_o2_from_june,
         find_outlet=find_outlet,
-        policy=example_policy,
+        policies=PolicyCatalog.of(example_policy),
     )
     assert (scored.role, scored.outlet_id) == ("service_manager", "O-002")
 
@@ -395,7 +433,7 @@ def scored_counter_work_in_may(
         parse(kind="customer_served", quantity="61", occurred_on="2026-05-14"),
         employee=service_manager_at_o1_then_supervisor_at_o2_from_june,
         find_outlet=find_outlet,
-        policy=example_policy,
+        policies=PolicyCatalog.of(example_policy),
     )
 
 
@@ -407,8 +445,11 @@ def test_recorded_work_event_stores_the_fact_and_its_lines(scored_counter_work_i
     assert (event.recorded_by, event.source) == ("supervisor S7", "core-banking-feed")
     assert event.attributes == {"complexity": "high", "channel": "counter"}
     assert event.fingerprint == scored_counter_work_in_may.request.fingerprint
-    # 61 x 0.5 = 30.5000 service points; x 0.35 = 10.6750
-    assert event.lines == [PointsLine("sm-customer-served", "2026.1", "service", Decimal("30.5000"), Decimal("10.6750"))]
+    # 61 x 0.5 x 1.0 (class A) = 30.5000 service points; x 0.35 = 10.6750
+    assert event.lines == [
+        PointsLine("sm-customer-served", "2026.1", "service", Decimal("30.5000"), Decimal("10.6750"), Decimal(1), Decimal("0.35"))
+    ]
+    assert event.outlet_class == "A"
     assert event.points == Decimal("10.6750")
     assert event.period == "2026-05"
 
@@ -433,6 +474,7 @@ def test_work_event_points_are_the_sum_of_weighted_points(scored_counter_work_in
         request=scored_counter_work_in_may.request,
         role="service_manager",
         outlet_id="O-001",
+        outlet_class="A",
         lines=(
             PointsLine("r1", "v", "service", Decimal("30.5000"), Decimal("10.6750")),
             PointsLine("r2", "v", "quality", Decimal("-2.0000"), Decimal("-0.3000")),
@@ -443,7 +485,9 @@ def test_work_event_points_are_the_sum_of_weighted_points(scored_counter_work_in
 
 
 def test_work_event_with_no_lines_has_zero_points(scored_counter_work_in_may: ScoredWork) -> None:
-    no_lines = ScoredWork(request=scored_counter_work_in_may.request, role="service_manager", outlet_id="O-001", lines=())
+    no_lines = ScoredWork(
+        request=scored_counter_work_in_may.request, role="service_manager", outlet_id="O-001", outlet_class="A", lines=()
+    )
     assert WorkEvent.record(no_lines, timestamp=NOW).points == Decimal(0)
 
 

@@ -8,7 +8,7 @@ so a retry finds the stored aggregate and answers with the original result.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
@@ -24,13 +24,16 @@ from points.application.results import (
     EmployeeWritten,
     OutletView,
     OutletWritten,
+    PolicyPublished,
     WorkRecorded,
 )
 from points.application.transcodings import register_domain_transcodings
 from points.domain.directory import Employee, Outlet, transfer_fingerprint
 from points.domain.errors import AlreadyExists, FailedPrecondition, InvalidRequest, NotFound, PointsError, Violations
-from points.domain.identity import employee_id_of, outlet_id_of
+from points.domain.identity import employee_id_of, outlet_id_of, policy_book_id
+from points.application.policy_file import parse_policy
 from points.domain.policy import Policy
+from points.domain.policy_book import PolicyBook, PolicyCatalog, Publication, document_digest
 from points.domain.values import OUTLET_CLASSES, check_identifier, check_request_id, check_text, parse_date
 from points.domain.work import WorkEvent, WorkRequest, score_work
 from points.storage.event_index import event_index_for
@@ -38,6 +41,7 @@ from points.storage.event_index import event_index_for
 A = TypeVar("A", bound=Aggregate)
 
 MAX_BATCH = 1000
+MAX_POLICY_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -63,13 +67,14 @@ class PointsApplication(Application[UUID]):
         self,
         env: Mapping[str, str],
         *,
-        policy: Policy,
         clock: Callable[[], datetime],
         business_timezone: tzinfo,
         on_saved: Callable[[int], None] = lambda position: None,
     ) -> None:
         super().__init__(dict(env))
-        self.policy = policy
+        self._parsed: dict[tuple[str, date], Policy] = {}
+        self._catalog = PolicyCatalog([], self._parse_publication)
+        self._catalog_key: tuple[str, ...] = ()
         self.clock = clock
         self.business_timezone = business_timezone
         self.on_saved = on_saved
@@ -196,6 +201,16 @@ class PointsApplication(Application[UUID]):
     def employee_exists(self, employee_id: str) -> bool:
         return bool(self.index.positions([(employee_id_of(employee_id), 1)]))
 
+    def employee_outlets(self, employee_ids: Iterable[str]) -> dict[str, str]:
+        """Each known employee's outlet today (their first one if they start later); unknown ids are left out."""
+        today = self.today()
+        outlets: dict[str, str] = {}
+        for employee_id in set(employee_ids):
+            employee = self._get(employee_id_of(employee_id))
+            if employee is not None:
+                outlets[employee_id] = (employee.assignment_on(today) or employee.assignments[0]).outlet_id
+        return outlets
+
     # -- work events -----------------------------------------------------------------
 
     def record_work_event(self, fields: WorkFields) -> WorkRecorded:
@@ -317,14 +332,98 @@ class PointsApplication(Application[UUID]):
                 outlets[outlet_id] = self._get(outlet_id_of(outlet_id))
             return outlets[outlet_id]
 
-        return score_work(request, employee=employees[request.employee_id], find_outlet=find_outlet, policy=self.policy)
+        return score_work(request, employee=employees[request.employee_id], find_outlet=find_outlet, policies=self.policies())
 
     def _check_role(self, v: Violations, field_name: str, role: str) -> None:
         if not role:
             v.add(field_name, "MISSING_ROLE", "a role is required")
-        elif not self.policy.knows_role(role):
-            known = ", ".join(sorted(self.policy.roles))
-            v.add(field_name, "UNKNOWN_ROLE", f"policy {self.policy.version} has no rules for role {role!r} (known: {known})")
+            return
+        catalog = self.policies()
+        if not catalog.knows_role(role):
+            known = ", ".join(catalog.roles()) or "none: no policy is published"
+            v.add(field_name, "UNKNOWN_ROLE", f"no published policy has rules for role {role!r} (known: {known})")
+
+    # -- policies --------------------------------------------------------------------
+
+    def policies(self) -> PolicyCatalog:
+        """Every published policy version, parsed (re-read when the book has changed)."""
+        book = self._get(policy_book_id())
+        publications = list(book.publications) if book is not None else []
+        key = tuple(f"{p.version}/{p.digest}/{p.effective_from}" for p in publications)
+        if key != self._catalog_key:
+            self._catalog = PolicyCatalog(publications, self._parse_publication)
+            self._catalog_key = key
+        return self._catalog
+
+    def _parse_publication(self, publication: Publication) -> Policy:
+        key = (publication.digest, publication.effective_from)
+        if key not in self._parsed:
+            self._parsed[key] = parse_policy(
+                publication.document,
+                f"policy {publication.version}",
+                effective_from=publication.effective_from.isoformat(),
+            )
+        return self._parsed[key]
+
+    def publish_policy(
+        self, *, document: str, source: str, effective_from: str, published_by: str, reason: str
+    ) -> PolicyPublished:
+        """Publishes a policy version (immutable; the same publication again is a replay)."""
+        v = Violations()
+        if not document.strip():
+            v.add("document", "MISSING_DOCUMENT", "the policy document (TOML text) is required")
+        elif len(document.encode("utf-8")) > MAX_POLICY_BYTES:
+            v.add("document", "POLICY_TOO_LARGE", f"at most {MAX_POLICY_BYTES} bytes")
+        if effective_from:
+            parse_date(v, "effective_from", effective_from)
+        for name, value in (("published_by", published_by), ("reason", reason)):
+            if not value.strip():
+                v.add(name, f"MISSING_{name.upper()}", f"{name} is required: publishing is audited (who and why)")
+            else:
+                check_text(v, name, value, limit=1000)
+        v.raise_if_any()
+        policy = parse_policy(document, source or "document", effective_from=effective_from or None)
+        digest = document_digest(document)
+        for _ in range(5):  # a concurrent publication: reload the book and decide again
+            book = self._get(policy_book_id()) or PolicyBook.open(timestamp=self._now())
+            existing = book.replayed(policy.version, policy.effective_from, digest)
+            if existing is not None:
+                position = self.index.positions([(book.id, existing.book_version)])[(book.id, existing.book_version)]
+                return PolicyPublished(position=position, replayed=True, policy=existing)
+            book.publish(policy=policy, document=document, published_by=published_by, reason=reason, timestamp=self._now())
+            try:
+                position = self._save(book)
+            except IntegrityError:
+                continue
+            return PolicyPublished(position=position, replayed=False, policy=book.publications[-1])
+        raise FailedPrecondition("policies are being published concurrently; retry", reason="CONCURRENT_CHANGE")
+
+    def ensure_initial_policy(self, document: str, source: str) -> None:
+        """On first start of an empty store, publishes the initial policy (the shipped example by default)."""
+        if self.policies().empty:
+            self.publish_policy(
+                document=document,
+                source=source,
+                effective_from="",
+                published_by="points serve (first start)",
+                reason=f"initial policy from {source}, loaded on first start of an empty store",
+            )
+
+    def get_policy(self, *, version: str, in_force_on: str) -> tuple[Publication, Policy]:
+        """One published version, by name or as in force on a date."""
+        v = Violations()
+        day = parse_date(v, "in_force_on", in_force_on) if in_force_on else None
+        if bool(version) == bool(in_force_on):
+            v.add("version", "ONE_SELECTOR_REQUIRED", "give exactly one of version or in_force_on")
+        v.raise_if_any()
+        catalog = self.policies()
+        for publication, policy in zip(catalog.publications, catalog.policies, strict=True):
+            if version and publication.version == version:
+                return publication, policy
+            if day is not None and policy is catalog.in_force(day):
+                return publication, policy
+        what = f"version {version!r}" if version else f"policy in force on {in_force_on}"
+        raise NotFound(f"no {what}", reason="POLICY_NOT_FOUND")
 
     def _check_outlet_exists(self, outlet_id: str) -> None:
         if self._get(outlet_id_of(outlet_id)) is None:

@@ -1,7 +1,8 @@
-"""Reads a points policy from a TOML file (decimals parsed exactly, never as binary floats)."""
+"""Reads a points policy from TOML text: decimals parsed exactly, every mistake named with its line."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from decimal import Decimal
 from importlib import resources
@@ -14,15 +15,67 @@ def example_policy_path() -> Path:
     return Path(str(resources.files("points") / "policies" / "example.toml"))
 
 
-def load_policy(path: Path | str | None = None) -> Policy:
-    """The policy in `path`, or the shipped example; raises PolicyError naming the file and place."""
+def read_policy_file(path: Path | str | None = None) -> tuple[str, str]:
+    """(text, source name) of `path`, or of the shipped example policy."""
     file = Path(path) if path else example_policy_path()
     try:
-        text = file.read_text(encoding="utf-8")
-    except OSError as e:
-        raise PolicyError(str(file), [("file", f"cannot be read: {e.strerror}")]) from None
+        return file.read_text(encoding="utf-8"), str(file)
+    except (OSError, UnicodeDecodeError) as e:
+        raise PolicyError(str(file), [("file", f"cannot be read: {e}")]) from None
+
+
+def parse_policy(text: str, source: str = "<policy>", *, effective_from: str | None = None) -> Policy:
+    """The policy in `text`; `effective_from` (YYYY-MM-DD), if given, overrides the document's."""
     try:
         document = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as e:
-        raise PolicyError(str(file), [("syntax", str(e))]) from None
-    return Policy.from_document(document, source=str(file))
+        raise PolicyError(source, [("syntax", str(e))]) from None
+    if effective_from:
+        document["effective_from"] = effective_from
+    try:
+        return Policy.from_document(document, source=source)
+    except PolicyError as e:
+        located = []
+        for where, what in e.problems:
+            line = locate(text, where)
+            located.append((where, f"line {line}: {what}" if line else what))
+        raise PolicyError(source, located) from None
+
+
+def load_policy(path: Path | str | None = None) -> Policy:
+    """The policy in a file (default: the shipped example)."""
+    text, source = read_policy_file(path)
+    return parse_policy(text, source)
+
+
+HEADER = re.compile(r"^\s*\[\[?\s*([^\]]+?)\s*\]\]?\s*(#.*)?$")
+RULE_PATH = re.compile(r"^roles\.([^.\[]+)\.rules\[(\d+)\](?:\.([A-Za-z0-9_]+))?")
+DIMENSION_PATH = re.compile(r"^roles\.([^.\[]+)\.dimensions(?:\.([A-Za-z0-9_]+))?")
+
+
+def locate(text: str, where: str) -> int | None:
+    """The 1-based line of a problem's place in a policy written with table headers, if found."""
+    lines = text.splitlines()
+    headers = [(i, m[1].replace(" ", "")) for i, line in enumerate(lines) if (m := HEADER.match(line))]
+    if m := RULE_PATH.match(where):
+        role, index, key = m[1], int(m[2]), m[3]
+        starts = [i for i, name in headers if name == f"roles.{role}.rules"]
+        return _key_line(lines, headers, starts[index], key) if index < len(starts) else None
+    if m := DIMENSION_PATH.match(where):
+        role, key = m[1], m[2]
+        start = next((i for i, name in headers if name == f"roles.{role}.dimensions"), None)
+        return None if start is None else _key_line(lines, headers, start, key)
+    if where.startswith("roles."):
+        role = where.split(".")[1]
+        start = next((i for i, name in headers if name.startswith(f"roles.{role}")), None)
+        return None if start is None else start + 1
+    first_header = headers[0][0] if headers else len(lines)
+    key = where.split(".")[0]
+    return next((i + 1 for i in range(first_header) if re.match(rf"^\s*{re.escape(key)}\s*=", lines[i])), None)
+
+
+def _key_line(lines: list[str], headers: list[tuple[int, str]], start: int, key: str | None) -> int:
+    if key is None:
+        return start + 1
+    end = next((i for i, _ in headers if i > start), len(lines))
+    return next((i + 1 for i in range(start + 1, end) if re.match(rf"^\s*{re.escape(key)}\s*=", lines[i])), start + 1)

@@ -7,6 +7,7 @@ from datetime import date
 from decimal import Decimal
 
 from points.domain.policy import PointsLine
+from points.domain.policy_book import Publication
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,11 @@ class WorkRecorded(Written):
     period: str
     points: Decimal
     lines: tuple[PointsLine, ...]
+
+
+@dataclass(frozen=True)
+class PolicyPublished(Written):
+    policy: Publication
 
 
 @dataclass(frozen=True)

@@ -20,3 +20,7 @@ def employee_id_of(employee_id: str) -> UUID:
 
 def work_event_id_of(request_id: str) -> UUID:
     return uuid5(NAMESPACE, f"work-event/{request_id}")
+
+
+def policy_book_id() -> UUID:
+    return uuid5(NAMESPACE, "policy-book")

@@ -1,28 +1,41 @@
-"""The points policy: per role, the dimensions and their weights, and one rule per kind of work.
+"""The points policy: per role, the dimensions and their weights, and the rules for each kind of work.
 
 A policy is data (a TOML document, see policies/example.toml). Scoring is exact decimal
-arithmetic: each line's points are quantity x points_per_unit, rounded half-even to
-POINTS_PLACES decimal places; its weighted points are points x the dimension's weight,
-rounded the same way. The comprehensive total is the sum of weighted points, so it is exact and
-replay-stable no matter how lines are grouped.
+arithmetic with POINTS_PLACES decimal places, rounded half-even:
+
+    points          = round(quantity x points_per_unit x multiplier[outlet class])
+    weighted points = round(points x weight[dimension])
+
+A kind of work may have several rules that match the event's attributes (`when`); the
+most specific matching rule (most `when` keys) decides, and validation refuses rules
+that could tie. Caps (per employee and rule, per business day and per month) limit
+positive points; they depend on the events before, so the ledger applies them in log
+order (see `apply_caps`), which makes them stable under replay. The comprehensive total
+is the sum of weighted points, so it is exact however lines are grouped.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from points.domain.errors import PointsError
-from points.domain.values import NAME
+from points.domain.values import NAME, OUTLET_CLASSES
 
 POINTS_PLACES = 4  # every points figure in the service has four decimal places
 POINTS_QUANTUM = Decimal(1).scaleb(-POINTS_PLACES)
+ONE = Decimal(1)
+
+
+def rounded(value: Decimal) -> Decimal:
+    return value.quantize(POINTS_QUANTUM, rounding=ROUND_HALF_EVEN)
 
 
 class PolicyError(PointsError):
-    """A policy document is invalid; `problems` names each place and what is wrong."""
+    """A policy document is invalid; `problems` names each place (and line, when known) and what is wrong."""
 
     reason = "INVALID_POLICY"
 
@@ -35,13 +48,21 @@ class PolicyError(PointsError):
 
 @dataclass(frozen=True)
 class PointsLine:
-    """One rule's contribution to one work event: the lineage of its points."""
+    """One rule's contribution to one work event, before caps: the lineage of its points.
+
+    It carries everything the ledger needs (weight, caps), so balances never need the
+    policy again and a rebuild reproduces them exactly.
+    """
 
     rule_id: str
     policy_version: str
     dimension: str
     points: Decimal
     weighted_points: Decimal
+    multiplier: Decimal = ONE
+    weight: Decimal = ONE
+    cap_per_day: Decimal | None = None
+    cap_per_period: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -50,13 +71,23 @@ class Rule:
     kind: str
     dimension: str
     points_per_unit: Decimal
+    when: Mapping[str, str] = field(default_factory=dict)
+    multipliers: Mapping[str, Decimal] = field(default_factory=dict)  # by outlet class
+    cap_per_day: Decimal | None = None
+    cap_per_period: Decimal | None = None
+
+    def matches(self, attributes: Mapping[str, str]) -> bool:
+        return all(attributes.get(key) == value for key, value in self.when.items())
 
 
 @dataclass(frozen=True)
 class RolePolicy:
     role: str
     weights: dict[str, Decimal]
-    rules: dict[str, Rule]  # by kind
+    rules: dict[str, tuple[Rule, ...]]  # by kind, most specific first
+
+    def rule_for(self, kind: str, attributes: Mapping[str, str]) -> Rule | None:
+        return next((r for r in self.rules.get(kind, ()) if r.matches(attributes)), None)
 
 
 @dataclass(frozen=True)
@@ -67,33 +98,46 @@ class Policy:
 
     @staticmethod
     def rounded(value: Decimal) -> Decimal:
-        return value.quantize(POINTS_QUANTUM, rounding=ROUND_HALF_EVEN)
+        return rounded(value)
 
     def knows_role(self, role: str) -> bool:
         return role in self.roles
 
-    def rule_for(self, role: str, kind: str) -> Rule | None:
+    def rule_for(self, role: str, kind: str, attributes: Mapping[str, str] | None = None) -> Rule | None:
         role_policy = self.roles.get(role)
-        return None if role_policy is None else role_policy.rules.get(kind)
+        return None if role_policy is None else role_policy.rule_for(kind, attributes or {})
 
     def kinds_for(self, role: str) -> list[str]:
         role_policy = self.roles.get(role)
         return sorted(role_policy.rules) if role_policy else []
 
-    def score(self, role: str, kind: str, quantity: Decimal) -> tuple[PointsLine, ...]:
-        """The points lines for `quantity` units of `kind` done by someone in `role`."""
-        rule = self.rule_for(role, kind)
+    def score(
+        self,
+        role: str,
+        kind: str,
+        quantity: Decimal,
+        *,
+        outlet_class: str = "",
+        attributes: Mapping[str, str] | None = None,
+    ) -> tuple[PointsLine, ...]:
+        """The points lines (before caps) for `quantity` units of `kind` done in `role`."""
+        rule = self.rule_for(role, kind, attributes)
         if rule is None:
             raise KeyError((role, kind))
         weight = self.roles[role].weights[rule.dimension]
-        points = self.rounded(quantity * rule.points_per_unit)
+        multiplier = rule.multipliers.get(outlet_class, ONE)
+        points = rounded(quantity * rule.points_per_unit * multiplier)
         return (
             PointsLine(
                 rule_id=rule.rule_id,
                 policy_version=self.version,
                 dimension=rule.dimension,
                 points=points,
-                weighted_points=self.rounded(points * weight),
+                weighted_points=rounded(points * weight),
+                multiplier=multiplier,
+                weight=weight,
+                cap_per_day=rule.cap_per_day,
+                cap_per_period=rule.cap_per_period,
             ),
         )
 
@@ -101,9 +145,12 @@ class Policy:
     def from_document(cls, doc: dict[str, Any], source: str = "<policy>") -> Policy:
         """Builds a policy from a parsed document, reporting every problem at once."""
         problems: list[tuple[str, str]] = []
+        known = {"version", "effective_from", "weights_total", "roles"}
+        for key in sorted(set(doc) - known):
+            problems.append((key, f"unknown key (known: {', '.join(sorted(known))})"))
         version = doc.get("version")
-        if not isinstance(version, str) or not version.strip():
-            problems.append(("version", "a non-empty string is required"))
+        if not isinstance(version, str) or not version.strip() or len(version) > 64:
+            problems.append(("version", "a non-empty string of at most 64 characters is required"))
             version = ""
         effective = doc.get("effective_from")
         if isinstance(effective, str):
@@ -117,6 +164,11 @@ class Policy:
         elif isinstance(effective, datetime) or not isinstance(effective, date):
             problems.append(("effective_from", f"{effective!r} is not a date (YYYY-MM-DD)"))
             effective = date.min
+        weights_total = None
+        if "weights_total" in doc:
+            weights_total = _decimal(doc["weights_total"])
+            if weights_total is None or weights_total <= 0:
+                problems.append(("weights_total", "a positive number is required"))
         roles_doc = doc.get("roles")
         roles: dict[str, RolePolicy] = {}
         if not isinstance(roles_doc, dict) or not roles_doc:
@@ -125,8 +177,14 @@ class Policy:
             seen_rule_ids: set[str] = set()
             for role, role_doc in roles_doc.items():
                 parsed = _role_from_document(role, role_doc, seen_rule_ids, problems)
-                if parsed is not None:
-                    roles[role] = parsed
+                if parsed is None:
+                    continue
+                total = sum(parsed.weights.values(), Decimal(0))
+                if weights_total is not None and parsed.weights and total != weights_total:
+                    problems.append(
+                        (f"roles.{role}.dimensions", f"weights sum to {total}, but weights_total declares {weights_total}")
+                    )
+                roles[role] = parsed
         if problems:
             raise PolicyError(source, problems)
         return cls(version=version, effective_from=effective, roles=roles)
@@ -144,6 +202,9 @@ def _decimal(value: Any) -> Decimal | None:
     return None
 
 
+RULE_KEYS = {"id", "kind", "dimension", "points_per_unit", "when", "multiplier", "cap_per_day", "cap_per_period"}
+
+
 def _role_from_document(
     role: str, doc: Any, seen_rule_ids: set[str], problems: list[tuple[str, str]]
 ) -> RolePolicy | None:
@@ -153,6 +214,8 @@ def _role_from_document(
     if not isinstance(doc, dict):
         problems.append((where, "a table with 'dimensions' and 'rules' is required"))
         return None
+    for key in sorted(set(doc) - {"dimensions", "rules"}):
+        problems.append((f"{where}.{key}", "unknown key (known: dimensions, rules)"))
     weights: dict[str, Decimal] = {}
     dims = doc.get("dimensions")
     if not isinstance(dims, dict) or not dims:
@@ -166,38 +229,144 @@ def _role_from_document(
             problems.append((f"{where}.dimensions.{name}", f"weight must be a non-negative number, got {raw!r}"))
             continue
         weights[name] = weight
-    rules: dict[str, Rule] = {}
+    declared = {name for name in dims if isinstance(name, str)}  # so one bad weight doesn't also fail its rules
+    rules: dict[str, list[Rule]] = {}
     rules_doc = doc.get("rules")
     if not isinstance(rules_doc, list) or not rules_doc:
         problems.append((f"{where}.rules", "at least one rule is required"))
         rules_doc = []
     for index, rule_doc in enumerate(rules_doc):
-        here = f"{where}.rules[{index}]"
-        if not isinstance(rule_doc, dict):
-            problems.append((here, "a rule is a table"))
+        rule = _rule_from_document(f"{where}.rules[{index}]", rule_doc, declared, seen_rule_ids, problems)
+        if rule is None:
             continue
-        rule_id, kind, dimension = rule_doc.get("id"), rule_doc.get("kind"), rule_doc.get("dimension")
-        ppu = _decimal(rule_doc.get("points_per_unit"))
-        ok = True
-        if not isinstance(rule_id, str) or not rule_id:
-            problems.append((f"{here}.id", "a rule id is required"))
-            ok = False
-        elif rule_id in seen_rule_ids:
-            problems.append((f"{here}.id", f"duplicate rule id {rule_id!r}"))
-            ok = False
-        if not isinstance(kind, str) or not NAME.fullmatch(kind):
-            problems.append((f"{here}.kind", "a lower_snake_case kind of work is required"))
-            ok = False
-        elif kind in rules:
-            problems.append((f"{here}.kind", f"kind {kind!r} already has rule {rules[kind].rule_id!r} in this role"))
-            ok = False
-        if not isinstance(dimension, str) or dimension not in weights:
-            problems.append((f"{here}.dimension", f"unknown dimension {dimension!r}; declare it under {where}.dimensions"))
-            ok = False
-        if ppu is None:
-            problems.append((f"{here}.points_per_unit", "a decimal number is required"))
-            ok = False
-        if ok:
-            seen_rule_ids.add(rule_id)
-            rules[kind] = Rule(rule_id=rule_id, kind=kind, dimension=dimension, points_per_unit=ppu)
-    return RolePolicy(role=role, weights=weights, rules=rules)
+        clash = next((r for r in rules.get(rule.kind, []) if _could_tie(r, rule)), None)
+        if clash is not None:
+            problems.append(
+                (
+                    f"{where}.rules[{index}].when",
+                    f"kind {rule.kind!r} already has rule {clash.rule_id!r} that an event could match equally: "
+                    "rules of one kind with the same number of 'when' keys must test the same keys",
+                )
+            )
+            continue
+        rules.setdefault(rule.kind, []).append(rule)
+    ordered = {kind: tuple(sorted(rs, key=lambda r: -len(r.when))) for kind, rs in rules.items()}
+    return RolePolicy(role=role, weights=weights, rules=ordered)
+
+
+def _could_tie(a: Rule, b: Rule) -> bool:
+    """Two rules of one kind tie when an event could match both at the same specificity."""
+    if len(a.when) != len(b.when):
+        return False
+    if set(a.when) != set(b.when):
+        return True
+    return dict(a.when) == dict(b.when)
+
+
+def _rule_from_document(
+    here: str, doc: Any, dimensions: set[str], seen_rule_ids: set[str], problems: list[tuple[str, str]]
+) -> Rule | None:
+    if not isinstance(doc, dict):
+        problems.append((here, "a rule is a table"))
+        return None
+    before = len(problems)
+    for key in sorted(set(doc) - RULE_KEYS):
+        problems.append((f"{here}.{key}", f"unknown key (known: {', '.join(sorted(RULE_KEYS))})"))
+    rule_id, kind, dimension = doc.get("id"), doc.get("kind"), doc.get("dimension")
+    if not isinstance(rule_id, str) or not rule_id:
+        problems.append((f"{here}.id", "a rule id is required"))
+    elif rule_id in seen_rule_ids:
+        problems.append((f"{here}.id", f"duplicate rule id {rule_id!r}"))
+    else:
+        seen_rule_ids.add(rule_id)
+    if not isinstance(kind, str) or not NAME.fullmatch(kind):
+        problems.append((f"{here}.kind", "a lower_snake_case kind of work is required"))
+    if not isinstance(dimension, str) or dimension not in dimensions:
+        problems.append((f"{here}.dimension", f"unknown dimension {dimension!r}; declare it under the role's dimensions"))
+    ppu = _decimal(doc.get("points_per_unit"))
+    if ppu is None:
+        problems.append((f"{here}.points_per_unit", "a decimal number is required"))
+    when = doc.get("when", {})
+    if not isinstance(when, dict) or not all(
+        isinstance(k, str) and NAME.fullmatch(k) and isinstance(v, str) for k, v in when.items()
+    ):
+        problems.append((f"{here}.when", "a table of lower_snake_case attribute names to string values is required"))
+        when = {}
+    multipliers: dict[str, Decimal] = {}
+    raw_multipliers = doc.get("multiplier", {})
+    if not isinstance(raw_multipliers, dict):
+        problems.append((f"{here}.multiplier", "a table of outlet class (A, B, C) to a positive number is required"))
+        raw_multipliers = {}
+    for outlet_class, raw in raw_multipliers.items():
+        value = _decimal(raw)
+        if outlet_class not in OUTLET_CLASSES:
+            problems.append((f"{here}.multiplier.{outlet_class}", "outlet classes are A, B and C"))
+        elif value is None or value <= 0:
+            problems.append((f"{here}.multiplier.{outlet_class}", f"a positive number is required, got {raw!r}"))
+        else:
+            multipliers[outlet_class] = value
+    caps: dict[str, Decimal | None] = {}
+    for cap in ("cap_per_day", "cap_per_period"):
+        caps[cap] = None
+        if cap in doc:
+            value = _decimal(doc[cap])
+            if value is None or value <= 0:
+                problems.append((f"{here}.{cap}", f"a positive number of points is required, got {doc[cap]!r}"))
+            elif ppu is not None and ppu < 0:
+                problems.append((f"{here}.{cap}", "caps limit positive points; this rule's points are negative"))
+            else:
+                caps[cap] = value
+    if len(problems) > before:
+        return None
+    assert isinstance(rule_id, str) and isinstance(kind, str) and isinstance(dimension, str) and ppu is not None
+    return Rule(
+        rule_id=rule_id,
+        kind=kind,
+        dimension=dimension,
+        points_per_unit=ppu,
+        when=dict(when),
+        multipliers=multipliers,
+        cap_per_day=caps["cap_per_day"],
+        cap_per_period=caps["cap_per_period"],
+    )
+
+
+@dataclass(frozen=True)
+class CappedLine:
+    """A line after caps: what the ledger books."""
+
+    line: PointsLine
+    points: Decimal
+    weighted_points: Decimal
+    cap_applied: str  # "", "day" or "period"
+
+
+def cap_keys(employee_id: str, line: PointsLine, day: date) -> list[tuple[str, str, str]]:
+    """The usage counters a line draws on: (employee, rule, scope)."""
+    keys = []
+    if line.cap_per_day is not None:
+        keys.append((employee_id, line.rule_id, f"day:{day.isoformat()}"))
+    if line.cap_per_period is not None:
+        keys.append((employee_id, line.rule_id, f"month:{day.year:04d}-{day.month:02d}"))
+    return keys
+
+
+def apply_caps(employee_id: str, day: date, line: PointsLine, usage: dict[tuple[str, str, str], Decimal]) -> CappedLine:
+    """Books `line` against the usage so far (updated in place); call in log order."""
+    points = line.points
+    applied = ""
+    if points > 0:
+        for key, cap, name in (
+            (f"day:{day.isoformat()}", line.cap_per_day, "day"),
+            (f"month:{day.year:04d}-{day.month:02d}", line.cap_per_period, "period"),
+        ):
+            if cap is None:
+                continue
+            room = max(cap - usage.get((employee_id, line.rule_id, key), Decimal(0)), Decimal(0))
+            if points > room:
+                points, applied = room, name
+        for key in cap_keys(employee_id, line, day):
+            usage[key] = usage.get(key, Decimal(0)) + points
+    if not applied:
+        return CappedLine(line, line.points, line.weighted_points, "")
+    return CappedLine(line, points, rounded(points * line.weight), applied)

@@ -22,7 +22,8 @@ from eventsourcing.domain import Aggregate
 from points.domain.directory import Employee, Outlet
 from points.domain.errors import AlreadyExists, InvalidRequest, Violations
 from points.domain.identity import work_event_id_of
-from points.domain.policy import Policy, PointsLine
+from points.domain.policy import PointsLine
+from points.domain.policy_book import PolicyCatalog
 from points.domain.values import (
     ATTRIBUTES_MAX,
     NAME,
@@ -144,11 +145,12 @@ class WorkRequest:
 
 @dataclass(frozen=True)
 class ScoredWork:
-    """A request checked against the directory and scored by the policy."""
+    """A request checked against the directory and scored by the policy in force on its date."""
 
     request: WorkRequest
     role: str
     outlet_id: str
+    outlet_class: str
     lines: tuple[PointsLine, ...]
 
 
@@ -157,9 +159,12 @@ def score_work(
     *,
     employee: Employee | None,
     find_outlet: Callable[[str], Outlet | None],
-    policy: Policy,
+    policies: PolicyCatalog,
 ) -> ScoredWork:
-    """Decides who did the work in which role and where, and what it earns; raises InvalidRequest."""
+    """Decides who did the work in which role, where, under which policy, and what it earns.
+
+    Raises InvalidRequest naming every field that cannot be scored.
+    """
     v = Violations()
     if employee is None:
         v.add("employee_id", "UNKNOWN_EMPLOYEE", f"no employee {request.employee_id!r} is registered")
@@ -176,21 +181,33 @@ def score_work(
         v.raise_if_any()
     assert assignment is not None
     outlet_id = request.outlet_id or assignment.outlet_id
-    if request.outlet_id and find_outlet(request.outlet_id) is None:
-        v.add("outlet_id", "UNKNOWN_OUTLET", f"no outlet {request.outlet_id!r} is registered")
-    if policy.rule_for(assignment.role, request.kind) is None:
+    outlet = find_outlet(outlet_id)
+    if outlet is None:
+        v.add("outlet_id", "UNKNOWN_OUTLET", f"no outlet {outlet_id!r} is registered")
+    policy = policies.in_force(request.occurred_on)
+    if policy is None:
+        v.add("occurred_on", "NO_POLICY_IN_FORCE", f"no points policy is in force on {request.occurred_on.isoformat()}")
+    elif policy.rule_for(assignment.role, request.kind, request.attributes) is None:
         known = ", ".join(policy.kinds_for(assignment.role)) or "none"
         v.add(
             "kind",
             "UNKNOWN_KIND",
-            f"policy {policy.version} has no kind {request.kind!r} for role {assignment.role} (known: {known})",
+            f"policy {policy.version} has no rule for kind {request.kind!r} in role {assignment.role} (known: {known})",
         )
     v.raise_if_any()
+    assert policy is not None and outlet is not None
     return ScoredWork(
         request=request,
         role=assignment.role,
         outlet_id=outlet_id,
-        lines=policy.score(assignment.role, request.kind, request.quantity),
+        outlet_class=outlet.outlet_class,
+        lines=policy.score(
+            assignment.role,
+            request.kind,
+            request.quantity,
+            outlet_class=outlet.outlet_class,
+            attributes=request.attributes,
+        ),
     )
 
 
@@ -203,6 +220,7 @@ class WorkEvent(Aggregate):
         employee_id: str
         role: str
         outlet_id: str
+        outlet_class: str
         kind: str
         quantity: Decimal
         occurred_on: date
@@ -219,6 +237,7 @@ class WorkEvent(Aggregate):
         employee_id: str,
         role: str,
         outlet_id: str,
+        outlet_class: str,
         kind: str,
         quantity: Decimal,
         occurred_on: date,
@@ -233,6 +252,7 @@ class WorkEvent(Aggregate):
         self.employee_id = employee_id
         self.role = role
         self.outlet_id = outlet_id
+        self.outlet_class = outlet_class
         self.kind = kind
         self.quantity = quantity
         self.occurred_on = occurred_on
@@ -253,6 +273,7 @@ class WorkEvent(Aggregate):
             employee_id=r.employee_id,
             role=scored.role,
             outlet_id=scored.outlet_id,
+            outlet_class=scored.outlet_class,
             kind=r.kind,
             quantity=r.quantity,
             occurred_on=r.occurred_on,

@@ -1,20 +1,20 @@
-"""The balance view: points per employee, month and dimension, summed from recorded work events.
+"""The balance view: every booked points line, and sums per employee, month and dimension.
 
 Points are stored as integers in units of 10^-POINTS_PLACES, so SQLite and PostgreSQL sum
-them exactly. A batch of events becomes one set of row increments plus one move of the
-tracking position, in one transaction: a crash leaves either all of it or none, so each
-event is counted exactly once. The move is a compare-and-set (UPDATE ... WHERE position =
-expected), so two projectors on one view can never both apply the same events.
+them exactly. A page of events becomes its lines, the sums' increments, the cap usage and
+one move of the tracking position, in one transaction: a crash leaves all of it or none,
+so each event is counted exactly once. The move is a compare-and-set (UPDATE ... WHERE
+position = expected), so two projectors on one view can never both apply the same events;
+it comes first, so the row lock it takes also serialises the reading of cap usage.
 
 The views subclass the library's tracking recorders: the tracking table, max_tracking_id
-and has_tracking_id are the library's; the view tables and the batch write are ours.
+and has_tracking_id are the library's; the view tables and the page write are ours.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -23,47 +23,11 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
-from points.domain.policy import POINTS_PLACES
-from points.domain.work import WorkEvent
-
-SCALE = 10**POINTS_PLACES
-
-
-def to_units(value: Decimal) -> int:
-    units = value.scaleb(POINTS_PLACES)
-    if units != units.to_integral_value():
-        raise ValueError(f"{value} has more than {POINTS_PLACES} decimal places")
-    return int(units)
-
-
-def from_units(units: int) -> Decimal:
-    return Decimal(units).scaleb(-POINTS_PLACES).quantize(Decimal(1).scaleb(-POINTS_PLACES))
+from points.projections.ledger import LINE_COLUMNS, Booking, CapKey, LineRow, Page, book, from_units
 
 
 class ProjectionConflict(Exception):
     """Another projector moved the tracking position first; re-read it and carry on."""
-
-
-@dataclass
-class BalanceDelta:
-    """What a batch of events adds to the view."""
-
-    dimensions: dict[tuple[str, str, str], list[int]] = field(default_factory=lambda: defaultdict(lambda: [0, 0]))
-    events: dict[tuple[str, str], int] = field(default_factory=lambda: defaultdict(int))
-
-    def add(self, recorded: WorkEvent.Recorded) -> None:
-        month = f"{recorded.occurred_on.year:04d}-{recorded.occurred_on.month:02d}"
-        self.events[(recorded.employee_id, month)] += 1
-        for line in recorded.lines:
-            sums = self.dimensions[(recorded.employee_id, month, line.dimension)]
-            sums[0] += to_units(line.points)
-            sums[1] += to_units(line.weighted_points)
-
-    def dimension_rows(self) -> list[tuple[str, str, str, int, int]]:
-        return [(e, m, d, p, w) for (e, m, d), (p, w) in sorted(self.dimensions.items())]
-
-    def event_rows(self) -> list[tuple[str, str, int]]:
-        return [(e, m, n) for (e, m), n in sorted(self.events.items())]
 
 
 @dataclass(frozen=True)
@@ -75,79 +39,184 @@ class BalanceRows:
 class BalanceView(Protocol):
     def position(self, application_name: str) -> int: ...
 
-    def apply(self, delta: BalanceDelta, application_name: str, *, after: int, upto: int) -> None: ...
+    def apply(self, page: Page, application_name: str, *, after: int, upto: int) -> None: ...
 
     def read(self, employee_id: str, months: Sequence[str]) -> BalanceRows: ...
+
+    def read_lines(
+        self, employee_id: str, months: Sequence[str], *, upto: int, after: tuple[int, int], limit: int
+    ) -> list[LineRow]: ...
+
+    def totals_upto(self, employee_id: str, months: Sequence[str], upto: int) -> BalanceRows: ...
 
     def reset(self, application_name: str) -> None: ...
 
 
-def _rows(dimension_rows: Iterable[Any], event_count: Any) -> BalanceRows:
+TABLES = {
+    "balance_lines": (
+        "position BIGINT NOT NULL, line_no INTEGER NOT NULL, event_id TEXT NOT NULL, employee_id TEXT NOT NULL, "
+        "month TEXT NOT NULL, occurred_on TEXT NOT NULL, kind TEXT NOT NULL, quantity TEXT NOT NULL, "
+        "rule_id TEXT NOT NULL, policy_version TEXT NOT NULL, dimension TEXT NOT NULL, multiplier TEXT NOT NULL, "
+        "points_before_cap BIGINT NOT NULL, points BIGINT NOT NULL, weighted_points BIGINT NOT NULL, "
+        "cap_applied TEXT NOT NULL, PRIMARY KEY (position, line_no)"
+    ),
+    "balance_dimensions": (
+        "employee_id TEXT NOT NULL, month TEXT NOT NULL, dimension TEXT NOT NULL, points BIGINT NOT NULL, "
+        "weighted_points BIGINT NOT NULL, PRIMARY KEY (employee_id, month, dimension)"
+    ),
+    "balance_events": "employee_id TEXT NOT NULL, month TEXT NOT NULL, event_count BIGINT NOT NULL, PRIMARY KEY (employee_id, month)",
+    "balance_caps": "employee_id TEXT NOT NULL, rule_id TEXT NOT NULL, scope TEXT NOT NULL, used BIGINT NOT NULL, PRIMARY KEY (employee_id, rule_id, scope)",
+}
+LINES_INDEX = "balance_lines_by_employee"
+LINES_INDEX_COLUMNS = "(employee_id, month, position, line_no)"
+TOTALS = "SELECT dimension, sum(points) AS points, sum(weighted_points) AS weighted FROM {} "
+EXPLAIN_COLUMNS = ", ".join(LINE_COLUMNS)
+
+
+def _rows(dimension_rows: Sequence[Sequence[Any]], event_count: Any) -> BalanceRows:
     return BalanceRows(
         dimensions=tuple((r[0], from_units(int(r[1])), from_units(int(r[2]))) for r in dimension_rows),
         event_count=int(event_count or 0),
     )
 
 
+def _line(row: Sequence[Any]) -> LineRow:
+    return LineRow(*row)
+
+
 class PostgresBalanceView(PostgresTrackingRecorder):
     def __init__(self, datastore: Any, **kwargs: Any) -> None:
         super().__init__(datastore, **kwargs)
         schema = Identifier(self.datastore.schema)
-        self.dimensions_table = SQL("{}.{}").format(schema, Identifier("balance_dimensions"))
-        self.events_table = SQL("{}.{}").format(schema, Identifier("balance_events"))
+        self.t = {name: SQL("{}.{}").format(schema, Identifier(name)) for name in TABLES}
         self.tracking_table = SQL("{}.{}").format(schema, Identifier(self.tracking_table_name))
         self.sql_create_statements += [
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {} (employee_id text NOT NULL, month text NOT NULL, "
-                "dimension text NOT NULL, points bigint NOT NULL, weighted_points bigint NOT NULL, "
-                "PRIMARY KEY (employee_id, month, dimension))"
-            ).format(self.dimensions_table),
-            SQL(
-                "CREATE TABLE IF NOT EXISTS {} (employee_id text NOT NULL, month text NOT NULL, "
-                "event_count bigint NOT NULL, PRIMARY KEY (employee_id, month))"
-            ).format(self.events_table),
+            SQL(f"CREATE TABLE IF NOT EXISTS {{}} ({columns})").format(self.t[name])  # noqa: S608 (our constants)
+            for name, columns in TABLES.items()
         ]
+        self.sql_create_statements.append(
+            SQL(f"CREATE INDEX IF NOT EXISTS {{}} ON {{}} {LINES_INDEX_COLUMNS}").format(
+                Identifier(LINES_INDEX), self.t["balance_lines"]
+            )
+        )
 
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
 
-    def apply(self, delta: BalanceDelta, application_name: str, *, after: int, upto: int) -> None:
-        dims, events = delta.dimension_rows(), delta.event_rows()
+    def apply(self, page: Page, application_name: str, *, after: int, upto: int) -> None:
         with self.datastore.transaction(commit=True) as curs:
-            _move_tracking_pg(curs, self.tracking_table, application_name, after, upto)
-            if dims:
-                curs.execute(
-                    SQL(
-                        "INSERT INTO {} AS t SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], "
-                        "%s::bigint[], %s::bigint[]) ON CONFLICT (employee_id, month, dimension) DO UPDATE SET "
-                        "points = t.points + EXCLUDED.points, weighted_points = t.weighted_points + EXCLUDED.weighted_points"
-                    ).format(self.dimensions_table),
-                    [list(col) for col in zip(*dims, strict=True)],
-                )
-            if events:
-                curs.execute(
-                    SQL(
-                        "INSERT INTO {} AS t SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[]) "
-                        "ON CONFLICT (employee_id, month) DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count"
-                    ).format(self.events_table),
-                    [list(col) for col in zip(*events, strict=True)],
-                )
+            self._move_tracking(curs, application_name, after, upto)
+            booking = book(page, self._usage(curs, page.cap_keys()))
+            self._write(curs, booking)
+
+    def _move_tracking(self, curs: Any, application_name: str, after: int, upto: int) -> None:
+        if after == 0:
+            curs.execute(
+                SQL("INSERT INTO {} (application_name, notification_id) VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
+                    self.tracking_table
+                ),
+                (application_name, upto),
+            )
+        else:
+            curs.execute(
+                SQL("UPDATE {} SET notification_id = %s WHERE application_name = %s AND notification_id = %s").format(
+                    self.tracking_table
+                ),
+                (upto, application_name, after),
+            )
+        if curs.rowcount != 1:
+            raise ProjectionConflict(f"tracking of {application_name} is no longer at {after}")
+
+    def _usage(self, curs: Any, keys: set[CapKey]) -> dict[CapKey, int]:
+        if not keys:
+            return {}
+        columns = [list(c) for c in zip(*sorted(keys), strict=True)]
+        curs.execute(
+            SQL(
+                "SELECT c.employee_id, c.rule_id, c.scope, c.used FROM {} c "
+                "JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k(e, r, s) "
+                "ON c.employee_id = k.e AND c.rule_id = k.r AND c.scope = k.s"
+            ).format(self.t["balance_caps"]),
+            columns,
+        )
+        return {(r["employee_id"], r["rule_id"], r["scope"]): r["used"] for r in curs.fetchall()}
+
+    def _write(self, curs: Any, booking: Booking) -> None:
+        if booking.lines:
+            with curs.copy(SQL("COPY {} ({}) FROM STDIN").format(self.t["balance_lines"], SQL(EXPLAIN_COLUMNS))) as copy:
+                for line in booking.lines:
+                    copy.write_row(line.values())
+        if booking.dimensions:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} AS t SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[]) "
+                    "ON CONFLICT (employee_id, month, dimension) DO UPDATE SET points = t.points + EXCLUDED.points, "
+                    "weighted_points = t.weighted_points + EXCLUDED.weighted_points"
+                ).format(self.t["balance_dimensions"]),
+                [list(c) for c in zip(*booking.dimensions, strict=True)],
+            )
+        if booking.events:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} AS t SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[]) "
+                    "ON CONFLICT (employee_id, month) DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count"
+                ).format(self.t["balance_events"]),
+                [list(c) for c in zip(*booking.events, strict=True)],
+            )
+        if booking.usage:
+            curs.execute(
+                SQL(
+                    "INSERT INTO {} AS t SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) "
+                    "ON CONFLICT (employee_id, rule_id, scope) DO UPDATE SET used = EXCLUDED.used"
+                ).format(self.t["balance_caps"]),
+                [list(c) for c in zip(*booking.usage, strict=True)],
+            )
 
     def read(self, employee_id: str, months: Sequence[str]) -> BalanceRows:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                SQL(
-                    "SELECT dimension, sum(points) AS points, sum(weighted_points) AS weighted FROM {} "
-                    "WHERE employee_id = %s AND month = ANY(%s) GROUP BY dimension ORDER BY dimension"
-                ).format(self.dimensions_table),
+                SQL(TOTALS + "WHERE employee_id = %s AND month = ANY(%s) GROUP BY dimension ORDER BY dimension").format(
+                    self.t["balance_dimensions"]
+                ),
                 (employee_id, list(months)),
             )
             dimension_rows = [tuple(r.values()) for r in curs.fetchall()]
             curs.execute(
                 SQL("SELECT sum(event_count) AS n FROM {} WHERE employee_id = %s AND month = ANY(%s)").format(
-                    self.events_table
+                    self.t["balance_events"]
                 ),
                 (employee_id, list(months)),
+            )
+            row = curs.fetchone()
+        return _rows(dimension_rows, row["n"] if row else 0)
+
+    def read_lines(
+        self, employee_id: str, months: Sequence[str], *, upto: int, after: tuple[int, int], limit: int
+    ) -> list[LineRow]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL(
+                    f"SELECT {EXPLAIN_COLUMNS} FROM {{}} WHERE employee_id = %s AND month = ANY(%s) "  # noqa: S608
+                    "AND position <= %s AND (position, line_no) > (%s, %s) ORDER BY position, line_no LIMIT %s"
+                ).format(self.t["balance_lines"]),
+                (employee_id, list(months), upto, after[0], after[1], limit),
+            )
+            return [_line(tuple(r.values())) for r in curs.fetchall()]
+
+    def totals_upto(self, employee_id: str, months: Sequence[str], upto: int) -> BalanceRows:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL(
+                    TOTALS + "WHERE employee_id = %s AND month = ANY(%s) AND position <= %s GROUP BY dimension ORDER BY dimension"
+                ).format(self.t["balance_lines"]),
+                (employee_id, list(months), upto),
+            )
+            dimension_rows = [tuple(r.values()) for r in curs.fetchall()]
+            curs.execute(
+                SQL(
+                    "SELECT count(DISTINCT position) AS n FROM {} WHERE employee_id = %s AND month = ANY(%s) AND position <= %s"
+                ).format(self.t["balance_lines"]),
+                (employee_id, list(months), upto),
             )
             row = curs.fetchone()
         return _rows(dimension_rows, row["n"] if row else 0)
@@ -155,43 +224,22 @@ class PostgresBalanceView(PostgresTrackingRecorder):
     def reset(self, application_name: str) -> None:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("DELETE FROM {} WHERE application_name = %s").format(self.tracking_table), (application_name,))
-            curs.execute(SQL("DELETE FROM {}").format(self.dimensions_table))
-            curs.execute(SQL("DELETE FROM {}").format(self.events_table))
-
-
-def _move_tracking_pg(curs: Any, table: Any, application_name: str, after: int, upto: int) -> None:
-    if after == 0:
-        curs.execute(
-            SQL("INSERT INTO {} (application_name, notification_id) VALUES (%s, %s) ON CONFLICT DO NOTHING").format(table),
-            (application_name, upto),
-        )
-    else:
-        curs.execute(
-            SQL("UPDATE {} SET notification_id = %s WHERE application_name = %s AND notification_id = %s").format(table),
-            (upto, application_name, after),
-        )
-    if curs.rowcount != 1:
-        raise ProjectionConflict(f"tracking of {application_name} is no longer at {after}")
+            for table in self.t.values():
+                curs.execute(SQL("DELETE FROM {}").format(table))
 
 
 class SQLiteBalanceView(SQLiteTrackingRecorder):
-    DIMENSIONS = "balance_dimensions"
-    EVENTS = "balance_events"
-
     def construct_create_table_statements(self) -> list[str]:
         return [
             *super().construct_create_table_statements(),
-            f"CREATE TABLE IF NOT EXISTS {self.DIMENSIONS} (employee_id TEXT NOT NULL, month TEXT NOT NULL, "
-            "dimension TEXT NOT NULL, points INTEGER NOT NULL, weighted_points INTEGER NOT NULL, "
-            "PRIMARY KEY (employee_id, month, dimension))",
-            f"CREATE TABLE IF NOT EXISTS {self.EVENTS} (employee_id TEXT NOT NULL, month TEXT NOT NULL, "
-            "event_count INTEGER NOT NULL, PRIMARY KEY (employee_id, month))",
+            *(f"CREATE TABLE IF NOT EXISTS {name} ({columns})" for name, columns in TABLES.items()),
+            f"CREATE INDEX IF NOT EXISTS {LINES_INDEX} ON balance_lines {LINES_INDEX_COLUMNS}",
         ]
 
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0
 
-    def apply(self, delta: BalanceDelta, application_name: str, *, after: int, upto: int) -> None:
+    def apply(self, page: Page, application_name: str, *, after: int, upto: int) -> None:
         try:
             with self.datastore.transaction(commit=True) as curs:
                 if after == 0:
@@ -207,31 +255,76 @@ class SQLiteBalanceView(SQLiteTrackingRecorder):
                 curs.execute("SELECT changes()")
                 if curs.fetchone()[0] != 1:
                     raise ProjectionConflict(f"tracking of {application_name} is no longer at {after}")
-                curs.executemany(
-                    f"INSERT INTO {self.DIMENSIONS} VALUES (?, ?, ?, ?, ?) ON CONFLICT (employee_id, month, dimension) "
-                    "DO UPDATE SET points = points + excluded.points, weighted_points = weighted_points + excluded.weighted_points",
-                    delta.dimension_rows(),
-                )
-                curs.executemany(
-                    f"INSERT INTO {self.EVENTS} VALUES (?, ?, ?) ON CONFLICT (employee_id, month) "
-                    "DO UPDATE SET event_count = event_count + excluded.event_count",
-                    delta.event_rows(),
-                )
+                booking = book(page, self._usage(curs, page.cap_keys()))
+                self._write(curs, booking)
         except IntegrityError as e:  # pragma: no cover - the compare-and-set above normally catches it
             raise ProjectionConflict(str(e)) from e
+
+    @staticmethod
+    def _usage(curs: Any, keys: set[CapKey]) -> dict[CapKey, int]:
+        usage: dict[CapKey, int] = {}
+        for key in sorted(keys):
+            curs.execute("SELECT used FROM balance_caps WHERE employee_id = ? AND rule_id = ? AND scope = ?", key)
+            row = curs.fetchone()
+            if row is not None:
+                usage[key] = row[0]
+        return usage
+
+    @staticmethod
+    def _write(curs: Any, booking: Booking) -> None:
+        marks = ", ".join("?" for _ in LINE_COLUMNS)
+        curs.executemany(f"INSERT INTO balance_lines ({EXPLAIN_COLUMNS}) VALUES ({marks})", [x.values() for x in booking.lines])  # noqa: S608
+        curs.executemany(
+            "INSERT INTO balance_dimensions VALUES (?, ?, ?, ?, ?) ON CONFLICT (employee_id, month, dimension) "
+            "DO UPDATE SET points = points + excluded.points, weighted_points = weighted_points + excluded.weighted_points",
+            booking.dimensions,
+        )
+        curs.executemany(
+            "INSERT INTO balance_events VALUES (?, ?, ?) ON CONFLICT (employee_id, month) "
+            "DO UPDATE SET event_count = event_count + excluded.event_count",
+            booking.events,
+        )
+        curs.executemany(
+            "INSERT INTO balance_caps VALUES (?, ?, ?, ?) ON CONFLICT (employee_id, rule_id, scope) DO UPDATE SET used = excluded.used",
+            booking.usage,
+        )
 
     def read(self, employee_id: str, months: Sequence[str]) -> BalanceRows:
         marks = ",".join("?" for _ in months)
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                f"SELECT dimension, sum(points), sum(weighted_points) FROM {self.DIMENSIONS} "  # noqa: S608
-                f"WHERE employee_id = ? AND month IN ({marks}) GROUP BY dimension ORDER BY dimension",
+                TOTALS.format("balance_dimensions") + f"WHERE employee_id = ? AND month IN ({marks}) GROUP BY dimension ORDER BY dimension",
                 (employee_id, *months),
             )
             dimension_rows = [tuple(r) for r in curs.fetchall()]
+            curs.execute(f"SELECT sum(event_count) FROM balance_events WHERE employee_id = ? AND month IN ({marks})", (employee_id, *months))  # noqa: S608
+            row = curs.fetchone()
+        return _rows(dimension_rows, row[0] if row else 0)
+
+    def read_lines(
+        self, employee_id: str, months: Sequence[str], *, upto: int, after: tuple[int, int], limit: int
+    ) -> list[LineRow]:
+        marks = ",".join("?" for _ in months)
+        with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                f"SELECT sum(event_count) FROM {self.EVENTS} WHERE employee_id = ? AND month IN ({marks})",  # noqa: S608
-                (employee_id, *months),
+                f"SELECT {EXPLAIN_COLUMNS} FROM balance_lines WHERE employee_id = ? AND month IN ({marks}) "  # noqa: S608
+                "AND position <= ? AND (position, line_no) > (?, ?) ORDER BY position, line_no LIMIT ?",
+                (employee_id, *months, upto, after[0], after[1], limit),
+            )
+            return [_line(tuple(r)) for r in curs.fetchall()]
+
+    def totals_upto(self, employee_id: str, months: Sequence[str], upto: int) -> BalanceRows:
+        marks = ",".join("?" for _ in months)
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                TOTALS.format("balance_lines")
+                + f"WHERE employee_id = ? AND month IN ({marks}) AND position <= ? GROUP BY dimension ORDER BY dimension",
+                (employee_id, *months, upto),
+            )
+            dimension_rows = [tuple(r) for r in curs.fetchall()]
+            curs.execute(
+                f"SELECT count(DISTINCT position) FROM balance_lines WHERE employee_id = ? AND month IN ({marks}) AND position <= ?",  # noqa: S608
+                (employee_id, *months, upto),
             )
             row = curs.fetchone()
         return _rows(dimension_rows, row[0] if row else 0)
@@ -239,5 +332,5 @@ class SQLiteBalanceView(SQLiteTrackingRecorder):
     def reset(self, application_name: str) -> None:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute("DELETE FROM tracking WHERE application_name = ?", (application_name,))
-            curs.execute(f"DELETE FROM {self.DIMENSIONS}")  # noqa: S608
-            curs.execute(f"DELETE FROM {self.EVENTS}")  # noqa: S608
+            for table in TABLES:
+                curs.execute(f"DELETE FROM {table}")  # noqa: S608

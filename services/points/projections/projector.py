@@ -16,7 +16,8 @@ from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import get_topic
 
 from points.domain.work import WorkEvent
-from points.projections.balances import BalanceDelta, BalanceView, ProjectionConflict
+from points.projections.balances import BalanceView, ProjectionConflict
+from points.projections.ledger import Page
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,7 @@ class BalanceProjector:
         self._wakeup = threading.Event()
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
+        self.work_events_booked = 0  # since this projector was made (a figure for operators)
 
     @property
     def position(self) -> int:
@@ -63,13 +65,14 @@ class BalanceProjector:
         )
         if not notifications:
             return 0
-        delta = BalanceDelta()
+        page = Page()
         for notification in notifications:
             if notification.topic == RECORDED_TOPIC:
-                delta.add(self.mapper.to_domain_event(notification))  # type: ignore[arg-type]
+                page.add(notification.id, self.mapper.to_domain_event(notification))  # type: ignore[arg-type]
         upto = notifications[-1].id
+        self.work_events_booked += len(page.events)
         try:
-            self.view.apply(delta, self.application_name, after=after, upto=upto)
+            self.view.apply(page, self.application_name, after=after, upto=upto)
         except ProjectionConflict:
             self._set_position(self.view.position(self.application_name))
             raise

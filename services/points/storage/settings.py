@@ -9,6 +9,10 @@ from urllib.parse import parse_qs, unquote, urlsplit
 
 DEFAULT_DATABASE_URL = "sqlite:///points.db"
 
+# The library's aggregate cache, fast-forwarded from the store on every read (so writes by
+# other processes are seen): employees and the policy book are read on every write.
+CACHE = {"AGGREGATE_CACHE_MAXSIZE": "10000", "AGGREGATE_CACHE_FASTFORWARD": "y"}
+
 
 class SettingsError(ValueError):
     """A setting is malformed; the message says which and how to fix it."""
@@ -59,6 +63,7 @@ def _sqlite(url: str, path: str) -> StoreSettings:
         "SQLITE_DBNAME": file,
         "SQLITE_LOCK_TIMEOUT": "10",
         "SINGLE_ROW_TRACKING": "y",
+        **CACHE,
     }
     return StoreSettings(url=url, backend="sqlite", base_env=env, sqlite_path=file)
 
@@ -96,6 +101,7 @@ def _postgres(url: str) -> StoreSettings:
         # tailing reader can then pass over an event that commits late.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "SINGLE_ROW_TRACKING": "y",
+        **CACHE,
     }
     return StoreSettings(url=url, backend="postgresql", base_env=env, schema=schema)
 
