@@ -24,7 +24,7 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18points/v1/balances.proto\x12\tpoints.v1\"N\n\x11GetBalanceRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x14\n\x0cmin_position\x18\x03 \x01(\x03\"M\n\x0f\x44imensionPoints\x12\x11\n\tdimension\x18\x01 \x01(\t\x12\x0e\n\x06points\x18\x02 \x01(\t\x12\x17\n\x0fweighted_points\x18\x03 \x01(\t\"\x82\x01\n\x07\x42\x61lance\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\t\x12.\n\ndimensions\x18\x04 \x03(\x0b\x32\x1a.points.v1.DimensionPoints\x12\x13\n\x0b\x65vent_count\x18\x05 \x01(\x03\"K\n\x12GetBalanceResponse\x12#\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x12.points.v1.Balance\x12\x10\n\x08position\x18\x02 \x01(\x03\x32[\n\x0e\x42\x61lanceService\x12I\n\nGetBalance\x12\x1c.points.v1.GetBalanceRequest\x1a\x1d.points.v1.GetBalanceResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18points/v1/balances.proto\x12\tpoints.v1\"N\n\x11GetBalanceRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x14\n\x0cmin_position\x18\x03 \x01(\x03\"M\n\x0f\x44imensionPoints\x12\x11\n\tdimension\x18\x01 \x01(\t\x12\x0e\n\x06points\x18\x02 \x01(\t\x12\x17\n\x0fweighted_points\x18\x03 \x01(\t\"\x82\x01\n\x07\x42\x61lance\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\t\x12.\n\ndimensions\x18\x04 \x03(\x0b\x32\x1a.points.v1.DimensionPoints\x12\x13\n\x0b\x65vent_count\x18\x05 \x01(\x03\"K\n\x12GetBalanceResponse\x12#\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x12.points.v1.Balance\x12\x10\n\x08position\x18\x02 \x01(\x03\"y\n\x15\x45xplainBalanceRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x14\n\x0cmin_position\x18\x03 \x01(\x03\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"\x91\x02\n\rExplainedLine\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x13\n\x0boccurred_on\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\t\x12\x0f\n\x07rule_id\x18\x06 \x01(\t\x12\x16\n\x0epolicy_version\x18\x07 \x01(\t\x12\x11\n\tdimension\x18\x08 \x01(\t\x12\x12\n\nmultiplier\x18\t \x01(\t\x12\x19\n\x11points_before_cap\x18\n \x01(\t\x12\x13\n\x0b\x63\x61p_applied\x18\x0b \x01(\t\x12\x0e\n\x06points\x18\x0c \x01(\t\x12\x17\n\x0fweighted_points\x18\r \x01(\t\"\x91\x01\n\x16\x45xplainBalanceResponse\x12#\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x12.points.v1.Balance\x12\'\n\x05lines\x18\x02 \x03(\x0b\x32\x18.points.v1.ExplainedLine\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\x10\n\x08position\x18\x04 \x01(\x03\x32\xb2\x01\n\x0e\x42\x61lanceService\x12I\n\nGetBalance\x12\x1c.points.v1.GetBalanceRequest\x1a\x1d.points.v1.GetBalanceResponse\x12U\n\x0e\x45xplainBalance\x12 .points.v1.ExplainBalanceRequest\x1a!.points.v1.ExplainBalanceResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,6 +39,12 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_BALANCE']._serialized_end=329
   _globals['_GETBALANCERESPONSE']._serialized_start=331
   _globals['_GETBALANCERESPONSE']._serialized_end=406
-  _globals['_BALANCESERVICE']._serialized_start=408
-  _globals['_BALANCESERVICE']._serialized_end=499
+  _globals['_EXPLAINBALANCEREQUEST']._serialized_start=408
+  _globals['_EXPLAINBALANCEREQUEST']._serialized_end=529
+  _globals['_EXPLAINEDLINE']._serialized_start=532
+  _globals['_EXPLAINEDLINE']._serialized_end=805
+  _globals['_EXPLAINBALANCERESPONSE']._serialized_start=808
+  _globals['_EXPLAINBALANCERESPONSE']._serialized_end=953
+  _globals['_BALANCESERVICE']._serialized_start=956
+  _globals['_BALANCESERVICE']._serialized_end=1134
 # @@protoc_insertion_point(module_scope)

@@ -47,3 +47,59 @@ class GetBalanceResponse(_message.Message):
     balance: Balance
     position: int
     def __init__(self, balance: _Optional[_Union[Balance, _Mapping]] = ..., position: _Optional[int] = ...) -> None: ...
+
+class ExplainBalanceRequest(_message.Message):
+    __slots__ = ("employee_id", "period", "min_position", "page_size", "page_token")
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    MIN_POSITION_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    employee_id: str
+    period: str
+    min_position: int
+    page_size: int
+    page_token: str
+    def __init__(self, employee_id: _Optional[str] = ..., period: _Optional[str] = ..., min_position: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ExplainedLine(_message.Message):
+    __slots__ = ("event_id", "position", "occurred_on", "kind", "quantity", "rule_id", "policy_version", "dimension", "multiplier", "points_before_cap", "cap_applied", "points", "weighted_points")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_ON_FIELD_NUMBER: _ClassVar[int]
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    RULE_ID_FIELD_NUMBER: _ClassVar[int]
+    POLICY_VERSION_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    MULTIPLIER_FIELD_NUMBER: _ClassVar[int]
+    POINTS_BEFORE_CAP_FIELD_NUMBER: _ClassVar[int]
+    CAP_APPLIED_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTED_POINTS_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    position: int
+    occurred_on: str
+    kind: str
+    quantity: str
+    rule_id: str
+    policy_version: str
+    dimension: str
+    multiplier: str
+    points_before_cap: str
+    cap_applied: str
+    points: str
+    weighted_points: str
+    def __init__(self, event_id: _Optional[str] = ..., position: _Optional[int] = ..., occurred_on: _Optional[str] = ..., kind: _Optional[str] = ..., quantity: _Optional[str] = ..., rule_id: _Optional[str] = ..., policy_version: _Optional[str] = ..., dimension: _Optional[str] = ..., multiplier: _Optional[str] = ..., points_before_cap: _Optional[str] = ..., cap_applied: _Optional[str] = ..., points: _Optional[str] = ..., weighted_points: _Optional[str] = ...) -> None: ...
+
+class ExplainBalanceResponse(_message.Message):
+    __slots__ = ("balance", "lines", "next_page_token", "position")
+    BALANCE_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    balance: Balance
+    lines: _containers.RepeatedCompositeFieldContainer[ExplainedLine]
+    next_page_token: str
+    position: int
+    def __init__(self, balance: _Optional[_Union[Balance, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[ExplainedLine, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., position: _Optional[int] = ...) -> None: ...

@@ -40,6 +40,11 @@ class BalanceServiceStub:
                 request_serializer=points_dot_v1_dot_balances__pb2.GetBalanceRequest.SerializeToString,
                 response_deserializer=points_dot_v1_dot_balances__pb2.GetBalanceResponse.FromString,
                 _registered_method=True)
+        self.ExplainBalance = channel.unary_unary(
+                '/points.v1.BalanceService/ExplainBalance',
+                request_serializer=points_dot_v1_dot_balances__pb2.ExplainBalanceRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_balances__pb2.ExplainBalanceResponse.FromString,
+                _registered_method=True)
 
 
 class BalanceServiceServicer:
@@ -54,6 +59,16 @@ class BalanceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ExplainBalance(self, request, context):
+        """Lists every points line behind a balance (event, kind, quantity, rule,
+        policy version, multiplier, cap, points), oldest first, so that the sum of
+        the lines equals the balance exactly. Pages are consistent: every page
+        shows the balance as of the position of the first page.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BalanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -61,6 +76,11 @@ def add_BalanceServiceServicer_to_server(servicer, server):
                     servicer.GetBalance,
                     request_deserializer=points_dot_v1_dot_balances__pb2.GetBalanceRequest.FromString,
                     response_serializer=points_dot_v1_dot_balances__pb2.GetBalanceResponse.SerializeToString,
+            ),
+            'ExplainBalance': grpc.unary_unary_rpc_method_handler(
+                    servicer.ExplainBalance,
+                    request_deserializer=points_dot_v1_dot_balances__pb2.ExplainBalanceRequest.FromString,
+                    response_serializer=points_dot_v1_dot_balances__pb2.ExplainBalanceResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -91,6 +111,33 @@ class BalanceService:
             '/points.v1.BalanceService/GetBalance',
             points_dot_v1_dot_balances__pb2.GetBalanceRequest.SerializeToString,
             points_dot_v1_dot_balances__pb2.GetBalanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ExplainBalance(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/points.v1.BalanceService/ExplainBalance',
+            points_dot_v1_dot_balances__pb2.ExplainBalanceRequest.SerializeToString,
+            points_dot_v1_dot_balances__pb2.ExplainBalanceResponse.FromString,
             options,
             channel_credentials,
             insecure,
