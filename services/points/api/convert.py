@@ -6,6 +6,7 @@ from datetime import date
 from decimal import Decimal
 
 from points.application.results import AssignmentView, BalanceView, EmployeeView, OutletView, WorkRecorded
+from points.projections.ledger import LineRow, from_units
 from points.v1 import balances_pb2, directory_pb2, work_events_pb2
 
 ROLE_PREFIX = "ROLE_"
@@ -102,4 +103,22 @@ def balance_message(balance: BalanceView) -> balances_pb2.Balance:
             for d in balance.dimensions
         ],
         event_count=balance.event_count,
+    )
+
+
+def explained_line_message(line: LineRow) -> balances_pb2.ExplainedLine:
+    return balances_pb2.ExplainedLine(
+        event_id=line.event_id,
+        position=line.position,
+        occurred_on=line.occurred_on,
+        kind=line.kind,
+        quantity=line.quantity,
+        rule_id=line.rule_id,
+        policy_version=line.policy_version,
+        dimension=line.dimension,
+        multiplier=line.multiplier,
+        points_before_cap=decimal_text(from_units(line.points_before_cap)),
+        cap_applied=line.cap_applied,
+        points=decimal_text(from_units(line.points)),
+        weighted_points=decimal_text(from_units(line.weighted_points)),
     )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from datetime import date, datetime, tzinfo
 from typing import Any, TypeVar
 from uuid import UUID
@@ -197,6 +198,9 @@ class PointsApplication(Application[UUID]):
         if employee is None:
             raise NotFound(f"no employee {employee_id!r}", reason="EMPLOYEE_NOT_FOUND")
         return _employee_view(employee)
+
+    def work_event(self, event_id: UUID) -> WorkEvent | None:
+        return self._get(event_id)
 
     def employee_exists(self, employee_id: str) -> bool:
         return bool(self.index.positions([(employee_id_of(employee_id), 1)]))
@@ -406,7 +410,7 @@ class PointsApplication(Application[UUID]):
                 source=source,
                 effective_from="",
                 published_by="points serve (first start)",
-                reason=f"initial policy from {source}, loaded on first start of an empty store",
+                reason=f"initial policy {Path(source).name}, loaded on first start of an empty store",
             )
 
     def get_policy(self, *, version: str, in_force_on: str) -> tuple[Publication, Policy]:

@@ -49,6 +49,8 @@ class BalanceView(Protocol):
 
     def totals_upto(self, employee_id: str, months: Sequence[str], upto: int) -> BalanceRows: ...
 
+    def events_scored_since(self, day: str, other_than_version: str, limit: int) -> list[tuple[str, str, str]]: ...
+
     def reset(self, application_name: str) -> None: ...
 
 
@@ -221,6 +223,17 @@ class PostgresBalanceView(PostgresTrackingRecorder):
             row = curs.fetchone()
         return _rows(dimension_rows, row["n"] if row else 0)
 
+    def events_scored_since(self, day: str, other_than_version: str, limit: int) -> list[tuple[str, str, str]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                SQL(
+                    "SELECT DISTINCT event_id, employee_id, month FROM {} WHERE occurred_on >= %s AND policy_version <> %s "
+                    "ORDER BY event_id LIMIT %s"
+                ).format(self.t["balance_lines"]),
+                (day, other_than_version, limit),
+            )
+            return [(r["event_id"], r["employee_id"], r["month"]) for r in curs.fetchall()]
+
     def reset(self, application_name: str) -> None:
         with self.datastore.transaction(commit=True) as curs:
             curs.execute(SQL("DELETE FROM {} WHERE application_name = %s").format(self.tracking_table), (application_name,))
@@ -328,6 +341,15 @@ class SQLiteBalanceView(SQLiteTrackingRecorder):
             )
             row = curs.fetchone()
         return _rows(dimension_rows, row[0] if row else 0)
+
+    def events_scored_since(self, day: str, other_than_version: str, limit: int) -> list[tuple[str, str, str]]:
+        with self.datastore.transaction(commit=False) as curs:
+            curs.execute(
+                "SELECT DISTINCT event_id, employee_id, month FROM balance_lines WHERE occurred_on >= ? "
+                "AND policy_version <> ? ORDER BY event_id LIMIT ?",
+                (day, other_than_version, limit),
+            )
+            return [tuple(r) for r in curs.fetchall()]  # type: ignore[misc]
 
     def reset(self, application_name: str) -> None:
         with self.datastore.transaction(commit=True) as curs:

@@ -1,0 +1,101 @@
+"""The PolicyService servicer and its translations: proto -> application -> proto."""
+
+from __future__ import annotations
+
+import grpc
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from points.api.convert import decimal_text
+from points.application.policies import PolicyAdministration, RetroactiveImpact
+from points.domain.policy import Policy
+from points.domain.policy_book import Publication
+from points.v1 import policies_pb2, policies_pb2_grpc
+
+
+def _text(value: object | None) -> str:
+    return "" if value is None else decimal_text(value)  # type: ignore[arg-type]
+
+
+def version_message(publication: Publication, policy: Policy | None, *, with_document: bool) -> policies_pb2.PolicyVersion:
+    published = Timestamp()
+    published.FromDatetime(publication.published_at)
+    message = policies_pb2.PolicyVersion(
+        version=publication.version,
+        effective_from=publication.effective_from.isoformat(),
+        digest=publication.digest,
+        published_by=publication.published_by,
+        reason=publication.reason,
+        publish_time=published,
+        document=publication.document if with_document else "",
+    )
+    if policy is not None:
+        for role in sorted(policy.roles.values(), key=lambda r: r.role):
+            message.roles.add(
+                role=role.role,
+                weights={d: decimal_text(w) for d, w in role.weights.items()},
+                rules=[
+                    policies_pb2.PolicyRule(
+                        rule_id=rule.rule_id,
+                        kind=rule.kind,
+                        dimension=rule.dimension,
+                        points_per_unit=decimal_text(rule.points_per_unit),
+                        when=dict(rule.when),
+                        multipliers={c: decimal_text(m) for c, m in rule.multipliers.items()},
+                        cap_per_day=_text(rule.cap_per_day),
+                        cap_per_period=_text(rule.cap_per_period),
+                    )
+                    for kind in sorted(role.rules)
+                    for rule in role.rules[kind]
+                ],
+            )
+    return message
+
+
+def impact_message(impact: RetroactiveImpact) -> policies_pb2.RetroactiveImpact:
+    return policies_pb2.RetroactiveImpact(
+        events=impact.events,
+        balances=[
+            policies_pb2.RetroactiveImpact.AffectedBalance(
+                employee_id=b.employee_id,
+                period=b.period,
+                booked_points=decimal_text(b.booked_points),
+                rescored_points=decimal_text(b.rescored_points),
+            )
+            for b in impact.balances
+        ],
+        truncated=impact.truncated,
+    )
+
+
+class PolicyServicer(policies_pb2_grpc.PolicyServiceServicer):
+    def __init__(self, administration: PolicyAdministration) -> None:
+        self.administration = administration
+
+    def PublishPolicy(self, request: policies_pb2.PublishPolicyRequest, context: grpc.ServicerContext) -> policies_pb2.PublishPolicyResponse:
+        """Validates and publishes a policy version; reports what it would change retroactively."""
+        published, impact = self.administration.publish(
+            document=request.document,
+            source=request.source_name,
+            effective_from=request.effective_from,
+            published_by=request.published_by,
+            reason=request.reason,
+        )
+        policy = self.administration.app.get_policy(version=published.policy.version, in_force_on="")[1]
+        return policies_pb2.PublishPolicyResponse(
+            policy=version_message(published.policy, policy, with_document=True),
+            position=published.position,
+            replayed=published.replayed,
+            impact=impact_message(impact),
+        )
+
+    def GetPolicy(self, request: policies_pb2.GetPolicyRequest, context: grpc.ServicerContext) -> policies_pb2.GetPolicyResponse:
+        """Returns a version by name, or the one in force on a date."""
+        publication, policy = self.administration.app.get_policy(version=request.version, in_force_on=request.in_force_on)
+        return policies_pb2.GetPolicyResponse(policy=version_message(publication, policy, with_document=True))
+
+    def ListPolicies(self, request: policies_pb2.ListPoliciesRequest, context: grpc.ServicerContext) -> policies_pb2.ListPoliciesResponse:
+        """Lists published versions, oldest first, without their documents."""
+        publications, token = self.administration.list_policies(page_size=request.page_size, page_token=request.page_token)
+        return policies_pb2.ListPoliciesResponse(
+            policies=[version_message(p, None, with_document=False) for p in publications], next_page_token=token
+        )

@@ -1,0 +1,161 @@
+"""`points policy ...` and `points explain ...`: commands that call a running server over gRPC."""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from decimal import Decimal
+from pathlib import Path
+
+import grpc
+from grpc_status import rpc_status
+
+from points.application.policy_file import parse_policy
+from points.domain.policy import PolicyError
+from points.v1 import balances_pb2, balances_pb2_grpc, policies_pb2, policies_pb2_grpc
+
+
+def _server_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--server", default=os.environ.get("POINTS_SERVER", "127.0.0.1:50051"), help="host:port; env POINTS_SERVER")
+    parser.add_argument("--token", default=os.environ.get("POINTS_TOKEN", ""), help="bearer token; env POINTS_TOKEN")
+    parser.add_argument("--ca", type=Path, help="CA certificate (PEM) to reach a TLS server")
+
+
+def add_client_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    policy = commands.add_parser("policy", help="validate, publish and list points policies")
+    policy_commands = policy.add_subparsers(dest="policy_command", required=True)
+    validate = policy_commands.add_parser("validate", help="check a policy file locally, naming each problem's line")
+    validate.add_argument("file", type=Path)
+    validate.add_argument("--effective-from", default="")
+    publish = policy_commands.add_parser("publish", help="publish a policy file (an audited, immutable version)")
+    publish.add_argument("file", type=Path)
+    publish.add_argument("--effective-from", default="", help="YYYY-MM-DD; overrides the file's effective_from")
+    publish.add_argument("--reason", required=True, help="why this version is published (audited)")
+    publish.add_argument("--by", default="", help="who publishes it (default: the local user)")
+    _server_options(publish)
+    listing = policy_commands.add_parser("list", help="list published versions")
+    _server_options(listing)
+
+    explain = commands.add_parser("explain", help="every points line behind an employee's balance for a period")
+    explain.add_argument("employee_id")
+    explain.add_argument("period", help="YYYY-MM, YYYY-Qn or YYYY")
+    _server_options(explain)
+
+
+def run_client(args: argparse.Namespace) -> int | None:
+    """Runs a client command; None when `args` is not one."""
+    if args.command == "policy" and args.policy_command == "validate":
+        return _validate(args)
+    if args.command not in ("policy", "explain"):
+        return None
+    channel = _channel(args)
+    metadata = (("authorization", f"Bearer {args.token}"),) if args.token else ()
+    try:
+        if args.command == "explain":
+            return _explain(balances_pb2_grpc.BalanceServiceStub(channel), args, metadata)
+        stub = policies_pb2_grpc.PolicyServiceStub(channel)
+        return _publish(stub, args, metadata) if args.policy_command == "publish" else _list(stub, metadata)
+    except grpc.RpcError as error:
+        _print_error(error)
+        return 1
+    finally:
+        channel.close()
+
+
+def _channel(args: argparse.Namespace) -> grpc.Channel:
+    if args.ca:
+        return grpc.secure_channel(args.server, grpc.ssl_channel_credentials(args.ca.read_bytes()))
+    return grpc.insecure_channel(args.server)
+
+
+def _validate(args: argparse.Namespace) -> int:
+    try:
+        text = args.file.read_text(encoding="utf-8")
+        policy = parse_policy(text, str(args.file), effective_from=args.effective_from or None)
+    except OSError as e:
+        print(f"points: {args.file}: {e.strerror}", file=sys.stderr)
+        return 2
+    except PolicyError as e:
+        print(f"points: {e}", file=sys.stderr)
+        return 2
+    roles = ", ".join(f"{r.role} ({sum(len(x) for x in r.rules.values())} rules)" for r in policy.roles.values())
+    print(f"{args.file}: policy {policy.version}, effective {policy.effective_from.isoformat()}: {roles}")
+    return 0
+
+
+def _publish(stub: policies_pb2_grpc.PolicyServiceStub, args: argparse.Namespace, metadata: tuple) -> int:  # type: ignore[type-arg]
+    response = stub.PublishPolicy(
+        policies_pb2.PublishPolicyRequest(
+            document=args.file.read_text(encoding="utf-8"),
+            effective_from=args.effective_from,
+            reason=args.reason,
+            published_by=args.by or getpass.getuser(),
+            source_name=args.file.name,
+        ),
+        metadata=metadata,
+        timeout=60,
+    )
+    policy = response.policy
+    state = "already published (replay)" if response.replayed else "published"
+    print(f"policy {policy.version} effective {policy.effective_from} {state} at position {response.position}")
+    impact = response.impact
+    if impact.events:
+        more = " (first events only)" if impact.truncated else ""
+        print(f"retroactive: {impact.events} booked events dated on or after {policy.effective_from}{more}; "
+              f"{len(impact.balances)} balances would change if recalculated (booked lines are not rewritten):")
+        for balance in impact.balances:
+            print(f"  {balance.employee_id} {balance.period}: {balance.booked_points} -> {balance.rescored_points}")
+    return 0
+
+
+def _list(stub: policies_pb2_grpc.PolicyServiceStub, metadata: tuple) -> int:  # type: ignore[type-arg]
+    token = ""
+    while True:
+        page = stub.ListPolicies(policies_pb2.ListPoliciesRequest(page_token=token), metadata=metadata, timeout=30)
+        for p in page.policies:
+            print(f"{p.version}\teffective {p.effective_from}\tby {p.published_by}\t{p.reason}\tsha256 {p.digest[:12]}")
+        token = page.next_page_token
+        if not token:
+            return 0
+
+
+def _explain(stub: balances_pb2_grpc.BalanceServiceStub, args: argparse.Namespace, metadata: tuple) -> int:  # type: ignore[type-arg]
+    token, total, balance = "", Decimal(0), None
+    print("position\tdate\tkind\tquantity\trule\tpolicy\tdimension\tmultiplier\tbefore cap\tcap\tpoints\tweighted")
+    while True:
+        page = stub.ExplainBalance(
+            balances_pb2.ExplainBalanceRequest(employee_id=args.employee_id, period=args.period, page_size=1000, page_token=token),
+            metadata=metadata,
+            timeout=60,
+        )
+        balance = page.balance
+        for line in page.lines:
+            total += Decimal(line.weighted_points)
+            print(
+                f"{line.position}\t{line.occurred_on}\t{line.kind}\t{line.quantity}\t{line.rule_id}\t{line.policy_version}\t"
+                f"{line.dimension}\t{line.multiplier}\t{line.points_before_cap}\t{line.cap_applied or '-'}\t{line.points}\t{line.weighted_points}"
+            )
+        token = page.next_page_token
+        if not token:
+            break
+    assert balance is not None
+    dims = ", ".join(f"{d.dimension} {d.points} (weighted {d.weighted_points})" for d in balance.dimensions)
+    print(f"total {balance.total} for {balance.employee_id} in {balance.period}: {dims}; sum of lines {total:.4f}")
+    return 0
+
+
+def _print_error(error: grpc.RpcError) -> None:
+    print(f"points: {error.code().name}: {error.details()}", file=sys.stderr)  # type: ignore[attr-defined]
+    status = rpc_status.from_call(error)  # type: ignore[arg-type]
+    if status is None:
+        return
+    from google.rpc import error_details_pb2
+
+    for detail in status.details:
+        if detail.Is(error_details_pb2.BadRequest.DESCRIPTOR):
+            bad = error_details_pb2.BadRequest()
+            detail.Unpack(bad)
+            for violation in bad.field_violations:
+                print(f"  {violation.field}: {violation.description}", file=sys.stderr)
