@@ -35,6 +35,14 @@ def add_client_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     publish.add_argument("--reason", required=True, help="why this version is published (audited)")
     publish.add_argument("--by", default="", help="who publishes it (default: the local user)")
     _server_options(publish)
+    recalculate = policy_commands.add_parser(
+        "recalculate", help="rescore booked events under a version (after a retroactive publication; audited)"
+    )
+    recalculate.add_argument("version")
+    recalculate.add_argument("--reason", required=True, help="why (audited)")
+    recalculate.add_argument("--request-id", required=True, help="idempotency key: rerun with the same one to continue")
+    recalculate.add_argument("--by", default="", help="who (default: the local user)")
+    _server_options(recalculate)
     listing = policy_commands.add_parser("list", help="list published versions")
     _server_options(listing)
 
@@ -56,6 +64,8 @@ def run_client(args: argparse.Namespace) -> int | None:
         if args.command == "explain":
             return _explain(balances_pb2_grpc.BalanceServiceStub(channel), args, metadata)
         stub = policies_pb2_grpc.PolicyServiceStub(channel)
+        if args.policy_command == "recalculate":
+            return _recalculate(stub, args, metadata)
         return _publish(stub, args, metadata) if args.policy_command == "publish" else _list(stub, metadata)
     except grpc.RpcError as error:
         _print_error(error)
@@ -110,6 +120,19 @@ def _publish(stub: policies_pb2_grpc.PolicyServiceStub, args: argparse.Namespace
     return 0
 
 
+def _recalculate(stub: policies_pb2_grpc.PolicyServiceStub, args: argparse.Namespace, metadata: tuple) -> int:  # type: ignore[type-arg]
+    response = stub.RecalculatePoints(
+        policies_pb2.RecalculatePointsRequest(
+            request_id=args.request_id, version=args.version, reason=args.reason, requested_by=args.by or getpass.getuser()
+        ),
+        metadata=metadata,
+        timeout=600,
+    )
+    state = "already done (replay)" if response.replayed else "done"
+    print(f"recalculation {args.request_id} under {args.version} {state}: {response.events} events rescored, position {response.position}")
+    return 0
+
+
 def _list(stub: policies_pb2_grpc.PolicyServiceStub, metadata: tuple) -> int:  # type: ignore[type-arg]
     token = ""
     while True:
@@ -123,7 +146,7 @@ def _list(stub: policies_pb2_grpc.PolicyServiceStub, metadata: tuple) -> int:  #
 
 def _explain(stub: balances_pb2_grpc.BalanceServiceStub, args: argparse.Namespace, metadata: tuple) -> int:  # type: ignore[type-arg]
     token, total, balance = "", Decimal(0), None
-    print("position\tdate\tkind\tquantity\trule\tpolicy\tdimension\tmultiplier\tbefore cap\tcap\tpoints\tweighted")
+    print("position\tentry\tdate\tkind\tquantity\trule\tpolicy\tdimension\tmultiplier\tbefore cap\tcap\tpoints\tweighted")
     while True:
         page = stub.ExplainBalance(
             balances_pb2.ExplainBalanceRequest(employee_id=args.employee_id, period=args.period, page_size=1000, page_token=token),
@@ -134,7 +157,7 @@ def _explain(stub: balances_pb2_grpc.BalanceServiceStub, args: argparse.Namespac
         for line in page.lines:
             total += Decimal(line.weighted_points)
             print(
-                f"{line.position}\t{line.occurred_on}\t{line.kind}\t{line.quantity}\t{line.rule_id}\t{line.policy_version}\t"
+                f"{line.position}\t{line.entry}\t{line.occurred_on}\t{line.kind}\t{line.quantity}\t{line.rule_id}\t{line.policy_version}\t"
                 f"{line.dimension}\t{line.multiplier}\t{line.points_before_cap}\t{line.cap_applied or '-'}\t{line.points}\t{line.weighted_points}"
             )
         token = page.next_page_token

@@ -121,4 +121,5 @@ def explained_line_message(line: LineRow) -> balances_pb2.ExplainedLine:
         cap_applied=line.cap_applied,
         points=decimal_text(from_units(line.points)),
         weighted_points=decimal_text(from_units(line.weighted_points)),
+        entry=line.entry,
     )

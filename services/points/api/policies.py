@@ -99,3 +99,15 @@ class PolicyServicer(policies_pb2_grpc.PolicyServiceServicer):
         return policies_pb2.ListPoliciesResponse(
             policies=[version_message(p, None, with_document=False) for p in publications], next_page_token=token
         )
+
+    def RecalculatePoints(
+        self, request: policies_pb2.RecalculatePointsRequest, context: grpc.ServicerContext
+    ) -> policies_pb2.RecalculatePointsResponse:
+        """Rescores the booked events in a version's reach (explicit and audited)."""
+        result = self.administration.recalculate(
+            recalculation_id=request.request_id,
+            version=request.version,
+            requested_by=request.requested_by,
+            reason=request.reason,
+        )
+        return policies_pb2.RecalculatePointsResponse(events=result.events, position=result.position, replayed=result.replayed)

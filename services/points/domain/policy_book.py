@@ -62,8 +62,43 @@ class PolicyBook(Aggregate):
                 )
             )
 
+    class Recalculated(Aggregate.Event):
+        """An explicit recalculation under one version finished: who, why, how many events."""
+
+        recalculation_id: str
+        version: str
+        events: int
+        requested_by: str
+        reason: str
+
+        def apply(self, aggregate: PolicyBook) -> None:
+            aggregate.recalculations[self.recalculation_id] = (self.version, self.events, self.originator_version)
+
     def __init__(self) -> None:
         self.publications: list[Publication] = []
+        self.recalculations: dict[str, tuple[str, int, int]] = {}  # id -> (version, events, book version)
+
+    def record_recalculation(
+        self, *, recalculation_id: str, version: str, events: int, requested_by: str, reason: str, timestamp: datetime
+    ) -> None:
+        self.trigger_event(
+            self.Recalculated,
+            recalculation_id=recalculation_id,
+            version=version,
+            events=events,
+            requested_by=requested_by,
+            reason=reason,
+            timestamp=timestamp,
+        )
+
+    def until(self, version: str) -> date:
+        """The day the version after `version` takes effect (exclusive end of its reach)."""
+        later = [p.effective_from for p in self.publications if p.version != version and p.effective_from > self._date_of(version)]
+        return min(later, default=date.max)
+
+    def _date_of(self, version: str) -> date:
+        publication = self.find(version)
+        return publication.effective_from if publication else date.max
 
     @classmethod
     def open(cls, *, timestamp: datetime) -> PolicyBook:

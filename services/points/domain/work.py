@@ -261,6 +261,7 @@ class WorkEvent(Aggregate):
         self.source = source
         self.attributes = attributes
         self.lines = list(lines)
+        self.recalculations: list[str] = []
 
     @classmethod
     def record(cls, scored: ScoredWork, *, timestamp: datetime) -> WorkEvent:
@@ -292,6 +293,43 @@ class WorkEvent(Aggregate):
     @property
     def points(self) -> Decimal:
         return sum((line.weighted_points for line in self.lines), Decimal(0))
+
+    class Rescored(Aggregate.Event):
+        """The event's points recalculated under another policy version: an explicit, audited act.
+
+        It repeats who, when and what (employee, date, kind, quantity) so the ledger can book
+        the difference without the aggregate: reverse what was booked, book the new lines.
+        """
+
+        employee_id: str
+        occurred_on: date
+        kind: str
+        quantity: Decimal
+        lines: list[PointsLine]
+        recalculation_id: str
+        reason: str
+        rescored_by: str
+
+        def apply(self, aggregate: WorkEvent) -> None:
+            aggregate.lines = list(self.lines)
+            aggregate.recalculations.append(self.recalculation_id)
+
+    def rescore(
+        self, lines: tuple[PointsLine, ...], *, recalculation_id: str, reason: str, rescored_by: str, timestamp: datetime
+    ) -> None:
+        """Replaces the event's points lines by `lines`, scored under a newer policy version."""
+        self.trigger_event(
+            self.Rescored,
+            employee_id=self.employee_id,
+            occurred_on=self.occurred_on,
+            kind=self.kind,
+            quantity=self.quantity,
+            lines=list(lines),
+            recalculation_id=recalculation_id,
+            reason=reason,
+            rescored_by=rescored_by,
+            timestamp=timestamp,
+        )
 
     def check_replay_of(self, request: WorkRequest) -> None:
         """Accepts a retry of the same request; a reused request_id with other content raises."""

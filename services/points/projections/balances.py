@@ -23,7 +23,7 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.sql import SQL, Identifier
 
-from points.projections.ledger import LINE_COLUMNS, Booking, CapKey, LineRow, Page, book, from_units
+from points.projections.ledger import LINE_COLUMNS, Booking, CapKey, LineRow, NetLine, Page, book, from_units
 
 
 class ProjectionConflict(Exception):
@@ -49,7 +49,8 @@ class BalanceView(Protocol):
 
     def totals_upto(self, employee_id: str, months: Sequence[str], upto: int) -> BalanceRows: ...
 
-    def events_scored_since(self, day: str, other_than_version: str, limit: int) -> list[tuple[str, str, str]]: ...
+    def events_scored_since(self, day: str, until: str, other_than_version: str, limit: int) -> list[tuple[str, str, str]]:
+        """Events dated in [day, until) with booked lines of other policy versions (not yet reversed)."""
 
     def reset(self, application_name: str) -> None: ...
 
@@ -60,7 +61,7 @@ TABLES = {
         "month TEXT NOT NULL, occurred_on TEXT NOT NULL, kind TEXT NOT NULL, quantity TEXT NOT NULL, "
         "rule_id TEXT NOT NULL, policy_version TEXT NOT NULL, dimension TEXT NOT NULL, multiplier TEXT NOT NULL, "
         "points_before_cap BIGINT NOT NULL, points BIGINT NOT NULL, weighted_points BIGINT NOT NULL, "
-        "cap_applied TEXT NOT NULL, PRIMARY KEY (position, line_no)"
+        "cap_applied TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (position, line_no)"
     ),
     "balance_dimensions": (
         "employee_id TEXT NOT NULL, month TEXT NOT NULL, dimension TEXT NOT NULL, points BIGINT NOT NULL, "
@@ -73,6 +74,13 @@ LINES_INDEX = "balance_lines_by_employee"
 LINES_INDEX_COLUMNS = "(employee_id, month, position, line_no)"
 TOTALS = "SELECT dimension, sum(points) AS points, sum(weighted_points) AS weighted FROM {} "
 EXPLAIN_COLUMNS = ", ".join(LINE_COLUMNS)
+NET_KEY = "event_id, employee_id, month, occurred_on, kind, quantity, rule_id, policy_version, dimension, multiplier"
+# Events whose lines under versions other than the given one have not been reversed.
+SCORED_SINCE = (
+    "SELECT event_id, employee_id, month FROM {} WHERE occurred_on >= {p} AND occurred_on < {p} AND policy_version <> {p} "
+    "GROUP BY event_id, employee_id, month, policy_version HAVING sum(points) <> 0 OR sum(weighted_points) <> 0 "
+    "ORDER BY event_id LIMIT {p}"
+)
 
 
 def _rows(dimension_rows: Sequence[Sequence[Any]], event_count: Any) -> BalanceRows:
@@ -108,8 +116,25 @@ class PostgresBalanceView(PostgresTrackingRecorder):
     def apply(self, page: Page, application_name: str, *, after: int, upto: int) -> None:
         with self.datastore.transaction(commit=True) as curs:
             self._move_tracking(curs, application_name, after, upto)
-            booking = book(page, self._usage(curs, page.cap_keys()))
+            booked = self._booked(curs, page.rebooked_event_ids())
+            booking = book(page, self._usage(curs, page.cap_keys(booked)), booked)
             self._write(curs, booking)
+
+    def _booked(self, curs: Any, event_ids: set[str]) -> dict[str, list[NetLine]]:
+        if not event_ids:
+            return {}
+        curs.execute(
+            SQL(
+                f"SELECT {NET_KEY}, sum(points) AS points, sum(weighted_points) AS weighted FROM {{}} "  # noqa: S608
+                f"WHERE event_id = ANY(%s) GROUP BY {NET_KEY} ORDER BY min(position), min(line_no)"
+            ).format(self.t["balance_lines"]),
+            (sorted(event_ids),),
+        )
+        booked: dict[str, list[NetLine]] = {}
+        for r in curs.fetchall():
+            values = list(r.values())
+            booked.setdefault(values[0], []).append(NetLine(*values[:10], int(values[10]), int(values[11])))
+        return booked
 
     def _move_tracking(self, curs: Any, application_name: str, after: int, upto: int) -> None:
         if after == 0:
@@ -223,16 +248,12 @@ class PostgresBalanceView(PostgresTrackingRecorder):
             row = curs.fetchone()
         return _rows(dimension_rows, row["n"] if row else 0)
 
-    def events_scored_since(self, day: str, other_than_version: str, limit: int) -> list[tuple[str, str, str]]:
+    def events_scored_since(self, day: str, until: str, other_than_version: str, limit: int) -> list[tuple[str, str, str]]:
         with self.datastore.transaction(commit=False) as curs:
             curs.execute(
-                SQL(
-                    "SELECT DISTINCT event_id, employee_id, month FROM {} WHERE occurred_on >= %s AND policy_version <> %s "
-                    "ORDER BY event_id LIMIT %s"
-                ).format(self.t["balance_lines"]),
-                (day, other_than_version, limit),
+                SQL(SCORED_SINCE.format("{}", p="%s")).format(self.t["balance_lines"]), (day, until, other_than_version, limit)
             )
-            return [(r["event_id"], r["employee_id"], r["month"]) for r in curs.fetchall()]
+            return list(dict.fromkeys((r["event_id"], r["employee_id"], r["month"]) for r in curs.fetchall()))
 
     def reset(self, application_name: str) -> None:
         with self.datastore.transaction(commit=True) as curs:
@@ -268,10 +289,25 @@ class SQLiteBalanceView(SQLiteTrackingRecorder):
                 curs.execute("SELECT changes()")
                 if curs.fetchone()[0] != 1:
                     raise ProjectionConflict(f"tracking of {application_name} is no longer at {after}")
-                booking = book(page, self._usage(curs, page.cap_keys()))
+                booked = self._booked(curs, page.rebooked_event_ids())
+                booking = book(page, self._usage(curs, page.cap_keys(booked)), booked)
                 self._write(curs, booking)
         except IntegrityError as e:  # pragma: no cover - the compare-and-set above normally catches it
             raise ProjectionConflict(str(e)) from e
+
+    @staticmethod
+    def _booked(curs: Any, event_ids: set[str]) -> dict[str, list[NetLine]]:
+        booked: dict[str, list[NetLine]] = {}
+        for event_id in sorted(event_ids):
+            curs.execute(
+                f"SELECT {NET_KEY}, sum(points), sum(weighted_points) FROM balance_lines WHERE event_id = ? "  # noqa: S608
+                f"GROUP BY {NET_KEY} ORDER BY min(position), min(line_no)",
+                (event_id,),
+            )
+            for r in curs.fetchall():
+                values = list(r)
+                booked.setdefault(event_id, []).append(NetLine(*values[:10], int(values[10]), int(values[11])))
+        return booked
 
     @staticmethod
     def _usage(curs: Any, keys: set[CapKey]) -> dict[CapKey, int]:
@@ -342,14 +378,10 @@ class SQLiteBalanceView(SQLiteTrackingRecorder):
             row = curs.fetchone()
         return _rows(dimension_rows, row[0] if row else 0)
 
-    def events_scored_since(self, day: str, other_than_version: str, limit: int) -> list[tuple[str, str, str]]:
+    def events_scored_since(self, day: str, until: str, other_than_version: str, limit: int) -> list[tuple[str, str, str]]:
         with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                "SELECT DISTINCT event_id, employee_id, month FROM balance_lines WHERE occurred_on >= ? "
-                "AND policy_version <> ? ORDER BY event_id LIMIT ?",
-                (day, other_than_version, limit),
-            )
-            return [tuple(r) for r in curs.fetchall()]  # type: ignore[misc]
+            curs.execute(SCORED_SINCE.format("balance_lines", p="?"), (day, until, other_than_version, limit))
+            return list(dict.fromkeys((r[0], r[1], r[2]) for r in curs.fetchall()))
 
     def reset(self, application_name: str) -> None:
         with self.datastore.transaction(commit=True) as curs:

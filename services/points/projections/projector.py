@@ -22,6 +22,7 @@ from points.projections.ledger import Page
 log = logging.getLogger(__name__)
 
 RECORDED_TOPIC = get_topic(WorkEvent.Recorded)
+LEDGER_TOPICS = frozenset({RECORDED_TOPIC, get_topic(WorkEvent.Rescored)})
 
 
 class BalanceProjector:
@@ -67,7 +68,7 @@ class BalanceProjector:
             return 0
         page = Page()
         for notification in notifications:
-            if notification.topic == RECORDED_TOPIC:
+            if notification.topic in LEDGER_TOPICS:
                 page.add(notification.id, self.mapper.to_domain_event(notification))  # type: ignore[arg-type]
         upto = notifications[-1].id
         self.work_events_booked += len(page.events)

@@ -63,7 +63,7 @@ class ExplainBalanceRequest(_message.Message):
     def __init__(self, employee_id: _Optional[str] = ..., period: _Optional[str] = ..., min_position: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ExplainedLine(_message.Message):
-    __slots__ = ("event_id", "position", "occurred_on", "kind", "quantity", "rule_id", "policy_version", "dimension", "multiplier", "points_before_cap", "cap_applied", "points", "weighted_points")
+    __slots__ = ("event_id", "position", "occurred_on", "kind", "quantity", "rule_id", "policy_version", "dimension", "multiplier", "points_before_cap", "cap_applied", "points", "weighted_points", "entry")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_ON_FIELD_NUMBER: _ClassVar[int]
@@ -77,6 +77,7 @@ class ExplainedLine(_message.Message):
     CAP_APPLIED_FIELD_NUMBER: _ClassVar[int]
     POINTS_FIELD_NUMBER: _ClassVar[int]
     WEIGHTED_POINTS_FIELD_NUMBER: _ClassVar[int]
+    ENTRY_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     position: int
     occurred_on: str
@@ -90,7 +91,8 @@ class ExplainedLine(_message.Message):
     cap_applied: str
     points: str
     weighted_points: str
-    def __init__(self, event_id: _Optional[str] = ..., position: _Optional[int] = ..., occurred_on: _Optional[str] = ..., kind: _Optional[str] = ..., quantity: _Optional[str] = ..., rule_id: _Optional[str] = ..., policy_version: _Optional[str] = ..., dimension: _Optional[str] = ..., multiplier: _Optional[str] = ..., points_before_cap: _Optional[str] = ..., cap_applied: _Optional[str] = ..., points: _Optional[str] = ..., weighted_points: _Optional[str] = ...) -> None: ...
+    entry: str
+    def __init__(self, event_id: _Optional[str] = ..., position: _Optional[int] = ..., occurred_on: _Optional[str] = ..., kind: _Optional[str] = ..., quantity: _Optional[str] = ..., rule_id: _Optional[str] = ..., policy_version: _Optional[str] = ..., dimension: _Optional[str] = ..., multiplier: _Optional[str] = ..., points_before_cap: _Optional[str] = ..., cap_applied: _Optional[str] = ..., points: _Optional[str] = ..., weighted_points: _Optional[str] = ..., entry: _Optional[str] = ...) -> None: ...
 
 class ExplainBalanceResponse(_message.Message):
     __slots__ = ("balance", "lines", "next_page_token", "position")

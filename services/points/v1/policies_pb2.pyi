@@ -156,3 +156,25 @@ class ListPoliciesResponse(_message.Message):
     policies: _containers.RepeatedCompositeFieldContainer[PolicyVersion]
     next_page_token: str
     def __init__(self, policies: _Optional[_Iterable[_Union[PolicyVersion, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...
+
+class RecalculatePointsRequest(_message.Message):
+    __slots__ = ("request_id", "version", "reason", "requested_by")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    REQUESTED_BY_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    version: str
+    reason: str
+    requested_by: str
+    def __init__(self, request_id: _Optional[str] = ..., version: _Optional[str] = ..., reason: _Optional[str] = ..., requested_by: _Optional[str] = ...) -> None: ...
+
+class RecalculatePointsResponse(_message.Message):
+    __slots__ = ("events", "position", "replayed")
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    events: int
+    position: int
+    replayed: bool
+    def __init__(self, events: _Optional[int] = ..., position: _Optional[int] = ..., replayed: _Optional[bool] = ...) -> None: ...

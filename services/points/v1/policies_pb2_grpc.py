@@ -51,6 +51,11 @@ class PolicyServiceStub:
                 request_serializer=points_dot_v1_dot_policies__pb2.ListPoliciesRequest.SerializeToString,
                 response_deserializer=points_dot_v1_dot_policies__pb2.ListPoliciesResponse.FromString,
                 _registered_method=True)
+        self.RecalculatePoints = channel.unary_unary(
+                '/points.v1.PolicyService/RecalculatePoints',
+                request_serializer=points_dot_v1_dot_policies__pb2.RecalculatePointsRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_policies__pb2.RecalculatePointsResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -83,6 +88,17 @@ class PolicyServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RecalculatePoints(self, request, context):
+        """Recalculates, under one published version, every booked work event in its
+        reach (dated from its effective_from until the next version's) that older
+        versions scored: the explicit, audited act after a retroactive
+        publication. Each event's booked lines are reversed and its new lines
+        booked, with the recalculation's id, author and reason.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_PolicyServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -100,6 +116,11 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.ListPolicies,
                     request_deserializer=points_dot_v1_dot_policies__pb2.ListPoliciesRequest.FromString,
                     response_serializer=points_dot_v1_dot_policies__pb2.ListPoliciesResponse.SerializeToString,
+            ),
+            'RecalculatePoints': grpc.unary_unary_rpc_method_handler(
+                    servicer.RecalculatePoints,
+                    request_deserializer=points_dot_v1_dot_policies__pb2.RecalculatePointsRequest.FromString,
+                    response_serializer=points_dot_v1_dot_policies__pb2.RecalculatePointsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -185,6 +206,33 @@ class PolicyService:
             '/points.v1.PolicyService/ListPolicies',
             points_dot_v1_dot_policies__pb2.ListPoliciesRequest.SerializeToString,
             points_dot_v1_dot_policies__pb2.ListPoliciesResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RecalculatePoints(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/points.v1.PolicyService/RecalculatePoints',
+            points_dot_v1_dot_policies__pb2.RecalculatePointsRequest.SerializeToString,
+            points_dot_v1_dot_policies__pb2.RecalculatePointsResponse.FromString,
             options,
             channel_credentials,
             insecure,
