@@ -5,10 +5,10 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -19,6 +19,29 @@ log = logging.getLogger(__name__)
 
 ERROR_DOMAIN = "points.v1"
 
+
+class Unauthenticated(PointsError):
+    """No credentials, or credentials this server does not accept (reasons MISSING_TOKEN, INVALID_TOKEN, TOKEN_EXPIRED)."""
+
+    reason = "INVALID_TOKEN"
+
+
+class PermissionDenied(PointsError):
+    """A known caller asked for something their roles or outlets do not allow (ROLE_NOT_ALLOWED, OUTLET_NOT_IN_SCOPE, ...)."""
+
+    reason = "ROLE_NOT_ALLOWED"
+
+
+class ResourceExhausted(PointsError):
+    """A limit refused the call (RATE_LIMITED); `retry_after` seconds, when known, becomes a google.rpc.RetryInfo."""
+
+    reason = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, reason: str | None = None, retry_after: float | None = None) -> None:
+        super().__init__(message, reason=reason)
+        self.retry_after = retry_after
+
+
 CODES: dict[type[PointsError], int] = {
     InvalidRequest: code_pb2.INVALID_ARGUMENT,
     PolicyError: code_pb2.INVALID_ARGUMENT,
@@ -26,6 +49,9 @@ CODES: dict[type[PointsError], int] = {
     AlreadyExists: code_pb2.ALREADY_EXISTS,
     FailedPrecondition: code_pb2.FAILED_PRECONDITION,
     NotYetVisible: code_pb2.UNAVAILABLE,
+    Unauthenticated: code_pb2.UNAUTHENTICATED,
+    PermissionDenied: code_pb2.PERMISSION_DENIED,
+    ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
 }
 
 
@@ -61,7 +87,17 @@ def status_of(error: PointsError) -> status_pb2.Status:
                 )
             )
         )
+    elif isinstance(error, ResourceExhausted) and error.retry_after is not None:
+        delay = duration_pb2.Duration()
+        delay.FromNanoseconds(max(1, int(error.retry_after * 1e9)))
+        details.append(_packed(error_details_pb2.RetryInfo(retry_delay=delay)))
     return status_pb2.Status(code=code, message=error.message, details=details)
+
+
+def abort_with(context: grpc.ServicerContext, error: PointsError) -> NoReturn:
+    """Ends a call with the status of a business error (for handlers this module does not wrap, e.g. streams)."""
+    context.abort_with_status(rpc_status.to_status(status_of(error)))
+    raise AssertionError("abort_with_status returned")  # pragma: no cover
 
 
 def internal_status(incident: str) -> status_pb2.Status:
