@@ -1,4 +1,4 @@
-"""The `points` command: serve, migrate, projections rebuild."""
+"""The `points` command: serve, migrate, projections rebuild, token (development tokens)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from points.cli_security import add_serve_options, add_token_command, run_token, security_settings
 from points.domain.errors import PointsError
 from points.storage.settings import DEFAULT_DATABASE_URL, SettingsError
 
@@ -33,6 +34,7 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--policy", type=Path, default=os.environ.get("POINTS_POLICY") or None, help="the initial policy of an empty store, a TOML file (default: the shipped example)")
     serve.add_argument("--timezone", default=os.environ.get("POINTS_TIMEZONE", "UTC"), help="the outlets' calendar, for business dates (IANA name)")
     serve.add_argument("--no-migrate", action="store_true", help="never create tables (replicas; run `points migrate` once instead)")
+    add_serve_options(serve)
 
     migrate = commands.add_parser("migrate", help="create or upgrade the tables, then exit")
     _database_option(migrate)
@@ -41,6 +43,7 @@ def parser() -> argparse.ArgumentParser:
     projection_commands = projections.add_subparsers(dest="projection_command", required=True)
     rebuild = projection_commands.add_parser("rebuild", help="forget the balance view and project the whole log again")
     _database_option(rebuild)
+    add_token_command(commands)
     return root
 
 
@@ -68,9 +71,12 @@ def _run(args: argparse.Namespace) -> int:
                 policy_path=args.policy,
                 business_timezone=args.timezone,
                 migrate=not args.no_migrate,
+                security=security_settings(args),
             )
         )
         return 0
+    if args.command == "token":
+        return run_token(args)
     if args.command == "migrate":
         store = parse_database_url(args.database)
         migrate(store)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import sys
 import threading
 from collections.abc import Callable
 from concurrent import futures
@@ -16,7 +17,10 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from points.api.access import AccessInterceptor
 from points.api.errors import ErrorInterceptor
+from points.api.limits import DefaultDeadlineInterceptor, WriteRateLimiter
+from points.api.security import SecuritySettings
 from points.api.servicers import BalanceServicer, DirectoryServicer, WorkEventServicer
 from points.application.balances import BalanceQueries
 from points.application.points import PointsApplication
@@ -49,6 +53,7 @@ class Settings:
     max_workers: int = 16
     migrate: bool = True  # create tables when the store has none
     clock: Callable[[], datetime] = field(default=system_clock, compare=False)
+    security: SecuritySettings = field(default_factory=SecuritySettings)  # TLS, authentication, limits
 
 
 @dataclass
@@ -95,9 +100,34 @@ def build_service(settings: Settings, *, start_projector: bool = True) -> Points
     return PointsService(store=store, app=app, projector=projector, balances=balances)
 
 
-def create_server(service: PointsService, host: str = "127.0.0.1", port: int = 0, *, max_workers: int = 16) -> tuple[grpc.Server, int]:
-    """A started-ready (not started) gRPC server with health and reflection; port 0 picks a free one."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=max_workers), interceptors=[ErrorInterceptor()])
+def _grpc_server(service: PointsService, security: SecuritySettings, max_workers: int) -> grpc.Server:
+    """The server with its limits and interceptors: errors outermost, then the default deadline, then access."""
+    limits = security.limits
+    interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor(), DefaultDeadlineInterceptor(limits.default_deadline)]
+    authenticator = security.authenticator()
+    if authenticator is not None:
+        limiter = WriteRateLimiter(limits.write_rate, limits.write_burst)
+        interceptors.append(AccessInterceptor(authenticator, service.app.employee_outlets, limiter))
+    return grpc.server(
+        futures.ThreadPoolExecutor(max_workers=max_workers),
+        interceptors=interceptors,
+        maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
+        options=[("grpc.max_receive_message_length", limits.max_message_bytes)],
+    )
+
+
+def create_server(
+    service: PointsService, host: str = "127.0.0.1", port: int = 0, *, max_workers: int = 16, security: SecuritySettings | None = None
+) -> tuple[grpc.Server, int]:
+    """A started-ready (not started) gRPC server with health and reflection; port 0 picks a free one.
+
+    `security` chooses TLS, authentication, reflection and limits; the default is development
+    mode (no TLS, no authentication), which listens on loopback only.
+    """
+    security = security or SecuritySettings()
+    for warning in security.check(host):
+        log.warning("%s", warning)
+    server = _grpc_server(service, security, max_workers)
     directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(service.app), server)
     work_events_pb2_grpc.add_WorkEventServiceServicer_to_server(WorkEventServicer(service.app), server)
     balances_pb2_grpc.add_BalanceServiceServicer_to_server(BalanceServicer(service.balances), server)
@@ -106,9 +136,12 @@ def create_server(service: PointsService, host: str = "127.0.0.1", port: int = 0
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
-    reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+    if security.reflection_enabled:
+        reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
 
-    bound = server.add_insecure_port(f"{host}:{port}")
+    credentials = security.server_credentials()
+    address = f"{host}:{port}"
+    bound = server.add_secure_port(address, credentials) if credentials else server.add_insecure_port(address)
     if bound == 0:
         raise OSError(f"cannot listen on {host}:{port}")
     return server, bound
@@ -116,11 +149,19 @@ def create_server(service: PointsService, host: str = "127.0.0.1", port: int = 0
 
 def serve(settings: Settings) -> None:
     """Runs until SIGINT or SIGTERM, then finishes in-flight calls and closes the store."""
+    security = settings.security
+    for warning in security.check(settings.host):  # refuse before opening the store; say it where it is seen
+        print(f"points: WARNING: {warning}", file=sys.stderr, flush=True)
     service = build_service(settings)
-    server, port = create_server(service, settings.host, settings.port, max_workers=settings.max_workers)
+    try:
+        server, port = create_server(service, settings.host, settings.port, max_workers=settings.max_workers, security=security)
+    except BaseException:
+        service.close()
+        raise
     server.start()
-    log.info("points serving on %s:%d, store %s", settings.host, port, service.store.redacted_url)
-    print(f"points: serving gRPC on {settings.host}:{port} (store {service.store.redacted_url})", flush=True)
+    transport = ("mutual TLS" if security.client_ca else "TLS") if security.tls else "plaintext"
+    log.info("points serving on %s:%d (%s), store %s", settings.host, port, transport, service.store.redacted_url)
+    print(f"points: serving gRPC on {settings.host}:{port} ({transport}, store {service.store.redacted_url})", flush=True)
     stopped = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:

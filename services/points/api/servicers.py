@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 
 from points.api import convert
+from points.api.auth import recorded_by
 from points.application.balances import BalanceQueries
 from points.application.points import PointsApplication, WorkFields
 from points.api.errors import status_of
@@ -82,7 +83,7 @@ def work_fields(request: work_events_pb2.RecordWorkEventRequest) -> WorkFields:
         occurred_on=request.occurred_on,
         occurred_at=(request.occurred_at.seconds, request.occurred_at.nanos) if request.HasField("occurred_at") else None,
         outlet_id=request.outlet_id,
-        recorded_by=request.recorded_by,
+        recorded_by=recorded_by(request.recorded_by),  # the authenticated caller, when there is one
         source=request.source,
         attributes=dict(request.attributes),
     )

@@ -1,0 +1,191 @@
+"""Who may call what: one table from every RPC to the roles allowed, and outlet scoping for recorders and supervisors.
+
+An RPC missing from the table is denied to everyone. A scoped caller (recorder or supervisor
+without an unscoped role that also allows the call) may touch only employees whose outlet,
+looked up here from the directory, is one they act for; an employee out of scope and one that
+does not exist get the same answer, so existence is not revealed.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from points.api.auth import ADMIN, AUDITOR, CALLER, PAYROLL, RECORDER, ROLES, SCOPED_ROLES, SUPERVISOR, Authenticator, Caller
+from points.api.errors import PermissionDenied, Unauthenticated
+from points.api.handlers import Behaviour, wrapped
+from points.api.limits import WriteRateLimiter
+
+log = logging.getLogger(__name__)
+
+EVERYONE = frozenset(ROLES)  # the committee is in nothing else yet: it will read rankings when they exist
+
+
+@dataclass(frozen=True)
+class Targets:
+    """What a request touches: employees (their outlets are looked up) and outlets named directly."""
+
+    employees: tuple[str, ...] = ()
+    outlets: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Rule:
+    """The roles that may call an RPC; `scoped` of them only within their outlets, found by `targets`."""
+
+    roles: frozenset[str]
+    scoped: frozenset[str] = frozenset()
+    targets: Callable[[Any], Targets] | None = None
+    writes: Callable[[Any], int] | None = None  # the cost in the write rate limit; None for reads
+    public: bool = False  # answered without credentials (health checks only)
+
+    def __post_init__(self) -> None:
+        if not self.scoped <= self.roles or (self.scoped and self.targets is None):
+            raise ValueError("scoped roles must be allowed roles, with targets to scope by")
+
+
+def _one(request: Any) -> int:
+    return 1
+
+
+def _employee(request: Any) -> Targets:
+    return Targets(employees=(getattr(request, "employee_id", ""),))
+
+
+def _outlet(request: Any) -> Targets:
+    return Targets(outlets=(request.outlet_id,))
+
+
+def _work(request: Any) -> Targets:
+    """The employee's outlet, and the outlet the work names (it can change points by outlet class)."""
+    return Targets(employees=(request.employee_id,), outlets=(request.outlet_id,) if request.outlet_id else ())
+
+
+def _batch(request: Any) -> Targets:
+    items = [_work(r) for r in request.requests]
+    return Targets(employees=tuple(e for t in items for e in t.employees), outlets=tuple(o for t in items for o in t.outlets))
+
+
+def _batch_size(request: Any) -> int:
+    return len(request.requests)
+
+
+RECORDING = Rule(roles=frozenset({RECORDER, SUPERVISOR}), scoped=frozenset({RECORDER, SUPERVISOR}), targets=_work, writes=_one)
+DIRECTORY_WRITE = Rule(roles=frozenset({ADMIN}), writes=_one)
+DIRECTORY_READ = frozenset({RECORDER, SUPERVISOR, PAYROLL, AUDITOR, ADMIN})
+
+RPC_TABLE: Mapping[str, Rule] = {
+    "/points.v1.DirectoryService/RegisterOutlet": DIRECTORY_WRITE,
+    "/points.v1.DirectoryService/RegisterEmployee": DIRECTORY_WRITE,
+    "/points.v1.DirectoryService/TransferEmployee": DIRECTORY_WRITE,
+    "/points.v1.DirectoryService/GetOutlet": Rule(roles=DIRECTORY_READ, scoped=SCOPED_ROLES, targets=_outlet),
+    "/points.v1.DirectoryService/GetEmployee": Rule(roles=DIRECTORY_READ, scoped=SCOPED_ROLES, targets=_employee),
+    "/points.v1.WorkEventService/RecordWorkEvent": RECORDING,
+    "/points.v1.WorkEventService/RecordWorkEvents": Rule(
+        roles=RECORDING.roles, scoped=RECORDING.scoped, targets=_batch, writes=_batch_size
+    ),
+    "/points.v1.BalanceService/GetBalance": Rule(
+        roles=frozenset({SUPERVISOR, PAYROLL, AUDITOR, ADMIN}), scoped=frozenset({SUPERVISOR}), targets=_employee
+    ),
+    "/points.v1.BalanceService/ExplainBalance": Rule(
+        roles=frozenset({SUPERVISOR, PAYROLL, AUDITOR, ADMIN}), scoped=frozenset({SUPERVISOR}), targets=_employee
+    ),
+    "/points.v1.PolicyService/PublishPolicy": Rule(roles=frozenset({ADMIN}), writes=_one),
+    "/points.v1.PolicyService/RecalculatePoints": Rule(roles=frozenset({ADMIN}), writes=_one),
+    "/points.v1.PolicyService/GetPolicy": Rule(roles=EVERYONE),
+    "/points.v1.PolicyService/ListPolicies": Rule(roles=EVERYONE),
+    "/points.v1.PolicyService/RecalculatePoints": Rule(roles=frozenset({ADMIN}), writes=_one),
+    "/grpc.health.v1.Health/Check": Rule(roles=frozenset(), public=True),
+    "/grpc.health.v1.Health/Watch": Rule(roles=frozenset(), public=True),
+    "/grpc.health.v1.Health/List": Rule(roles=EVERYONE),  # lists every service: for callers only
+    "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": Rule(roles=EVERYONE),
+}
+
+EmployeeOutlets = Callable[[Iterable[str]], Mapping[str, str]]
+
+
+def check_role(method: str, rule: Rule | None, caller: Caller) -> frozenset[str]:
+    """The caller's roles that allow the call; PERMISSION_DENIED if there are none."""
+    if rule is None:
+        log.warning("denied %s to %s: the RPC is not in the access table", method, caller.subject)
+        raise PermissionDenied(f"{method.lstrip('/')} is not open to any role", reason="ROLE_NOT_ALLOWED")
+    allowing = caller.roles & rule.roles
+    if not allowing:
+        raise PermissionDenied(
+            f"roles {', '.join(sorted(caller.roles))} may not call {method.lstrip('/')}", reason="ROLE_NOT_ALLOWED"
+        )
+    return allowing
+
+
+def check_scope(caller: Caller, targets: Targets, employee_outlets: EmployeeOutlets) -> None:
+    """Every named outlet, and every employee's outlet (looked up), must be one the caller acts for."""
+    for outlet_id in targets.outlets:
+        if outlet_id not in caller.outlets:
+            raise PermissionDenied(f"outlet {outlet_id!r} is not one you act for", reason="OUTLET_NOT_IN_SCOPE")
+    if not targets.employees:
+        return
+    found = employee_outlets(targets.employees)
+    for employee_id in targets.employees:
+        if found.get(employee_id) not in caller.outlets:  # unknown and out of scope look the same
+            raise PermissionDenied(
+                f"employee {employee_id!r} is not at an outlet you act for", reason="OUTLET_NOT_IN_SCOPE"
+            )
+
+
+@dataclass
+class AccessInterceptor(grpc.ServerInterceptor):
+    """Per call: authenticate, check the role, take the write rate, check the outlet scope; then the servicer.
+
+    The caller is in `auth.CALLER` while the servicer runs. Streams (reflection) are checked
+    for caller and role only; the table keeps scoped roles and writes to unary RPCs.
+    """
+
+    authenticator: Authenticator
+    employee_outlets: EmployeeOutlets
+    limiter: WriteRateLimiter
+    table: Mapping[str, Rule] = field(default_factory=lambda: RPC_TABLE)
+
+    def intercept_service(self, continuation: Any, handler_call_details: grpc.HandlerCallDetails) -> Any:
+        method = handler_call_details.method
+        rule = self.table.get(method)
+        handler = continuation(handler_call_details)
+        if rule is not None and rule.public:
+            return handler
+
+        def check_stream(context: grpc.ServicerContext) -> None:
+            check_role(method, rule, self.authenticator.authenticate(context))
+
+        return wrapped(handler, lambda behaviour: self._guarded(method, rule, behaviour), check_stream)
+
+    def _guarded(self, method: str, rule: Rule | None, behaviour: Behaviour) -> Behaviour:
+        def handler(request: Any, context: grpc.ServicerContext) -> Any:
+            token = CALLER.set(self._admit(method, rule, request, context))
+            try:
+                return behaviour(request, context)
+            finally:
+                CALLER.reset(token)
+
+        return handler
+
+    def _admit(self, method: str, rule: Rule | None, request: Any, context: grpc.ServicerContext) -> Caller:
+        """The caller, once authenticated, allowed by role, within the write rate and within scope."""
+        try:
+            caller = self.authenticator.authenticate(context)
+        except Unauthenticated as refused:
+            log.info("refused %s to an unauthenticated caller at %s: %s", method, context.peer(), refused.reason)
+            raise
+        try:
+            allowing = check_role(method, rule, caller)
+            assert rule is not None
+            if rule.writes is not None:
+                self.limiter.take(caller.subject, rule.writes(request))
+            if rule.targets is not None and allowing <= rule.scoped:
+                check_scope(caller, rule.targets(request), self.employee_outlets)
+        except PermissionDenied as refused:
+            log.info("refused %s to %s: %s", method, caller.subject, refused.reason)
+            raise
+        return caller
