@@ -2,10 +2,17 @@
 
 from __future__ import annotations
 
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
 from decimal import Decimal
 
-from points.application.results import AssignmentView, BalanceView, EmployeeView, OutletView, WorkRecorded
+from google.protobuf.message import Message
+
+from points.application.balances import LedgerEntry, StatementView
+from points.application.results import AssignmentView, BalanceView, DimensionBalance, EmployeeView, OutletView, WorkRecorded
+from points.domain.errors import Violations
+from points.domain.policy import PointsLine
+from points.domain.values import parse_instant
 from points.projections.ledger import LineRow, from_units
 from points.v1 import balances_pb2, directory_pb2, work_events_pb2
 
@@ -71,20 +78,32 @@ def employee_message(employee: EmployeeView) -> directory_pb2.Employee:
     )
 
 
+def points_line_message(line: PointsLine) -> work_events_pb2.PointsLine:
+    return work_events_pb2.PointsLine(
+        rule_id=line.rule_id,
+        policy_version=line.policy_version,
+        dimension=line.dimension,
+        points=decimal_text(line.points),
+        weighted_points=decimal_text(line.weighted_points),
+    )
+
+
+def instant_or_none(message: Message, field: str) -> datetime | None:
+    """A Timestamp field as an aware datetime; out-of-range values are bad input, not a crash."""
+    if not message.HasField(field):
+        return None
+    stamp = getattr(message, field)
+    v = Violations()
+    moment = parse_instant(v, field, stamp.seconds, stamp.nanos)
+    v.raise_if_any()
+    return moment
+
+
 def recorded_message(result: WorkRecorded) -> work_events_pb2.RecordWorkEventResponse:
     return work_events_pb2.RecordWorkEventResponse(
         event_id=result.event_id,
         points=decimal_text(result.points),
-        lines=[
-            work_events_pb2.PointsLine(
-                rule_id=line.rule_id,
-                policy_version=line.policy_version,
-                dimension=line.dimension,
-                points=decimal_text(line.points),
-                weighted_points=decimal_text(line.weighted_points),
-            )
-            for line in result.lines
-        ],
+        lines=[points_line_message(line) for line in result.lines],
         position=result.position,
         replayed=result.replayed,
         period=result.period,
@@ -96,12 +115,7 @@ def balance_message(balance: BalanceView) -> balances_pb2.Balance:
         employee_id=balance.employee_id,
         period=balance.period,
         total=decimal_text(balance.total),
-        dimensions=[
-            balances_pb2.DimensionPoints(
-                dimension=d.dimension, points=decimal_text(d.points), weighted_points=decimal_text(d.weighted_points)
-            )
-            for d in balance.dimensions
-        ],
+        dimensions=dimension_messages(balance.dimensions),
         event_count=balance.event_count,
     )
 
@@ -122,4 +136,37 @@ def explained_line_message(line: LineRow) -> balances_pb2.ExplainedLine:
         points=decimal_text(from_units(line.points)),
         weighted_points=decimal_text(from_units(line.weighted_points)),
         entry=line.entry,
+        booked_period=line.booked_month,
     )
+
+
+def dimension_messages(dimensions: Sequence[DimensionBalance]) -> list[balances_pb2.DimensionPoints]:
+    return [
+        balances_pb2.DimensionPoints(dimension=d.dimension, points=decimal_text(d.points), weighted_points=decimal_text(d.weighted_points))
+        for d in dimensions
+    ]
+
+
+def statement_message(statement: StatementView) -> balances_pb2.Statement:
+    return balances_pb2.Statement(
+        employee_id=statement.employee_id,
+        period=statement.period,
+        total=decimal_text(statement.total),
+        dimensions=dimension_messages(statement.dimensions),
+        adjustments=[
+            balances_pb2.Adjustment(from_period=m, dimension=d, points=decimal_text(p), weighted_points=decimal_text(w))
+            for m, d, p, w in statement.adjustments
+        ],
+        event_count=statement.event_count,
+        closed=statement.closed,
+        statement_digest=statement.digest,
+    )
+
+
+def ledger_entry_message(entry: LedgerEntry) -> balances_pb2.WatchLedgerResponse:
+    message = balances_pb2.WatchLedgerResponse(position=entry.position, lines=[explained_line_message(x) for x in entry.lines])
+    if entry.close is not None:
+        message.period_closed.CopyFrom(
+            balances_pb2.PeriodClosed(period=entry.close.period, closed_by=entry.close.closed_by, close_time=entry.close.closed_at)
+        )
+    return message

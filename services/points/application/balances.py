@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import hashlib
+import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
 
 from points.application import pages
-from points.application.results import BalanceView, DimensionBalance
+from points.application.results import BalanceView, DimensionBalance, PeriodView
 from points.domain.errors import NotFound, NotYetVisible, Violations
+from points.domain.periods import parse_month
 from points.domain.values import Period, check_identifier
-from points.projections.balances import BalanceRows
+from points.projections.balances import BalanceRows, StatementRows
 from points.projections.balances import BalanceView as BalanceStore
-from points.projections.ledger import LineRow
+from points.projections.ledger import LineRow, PeriodCloseRow, instant_text
 from points.projections.projector import BalanceProjector
 
 DEFAULT_WAIT = 10.0  # seconds, when the caller sets no deadline
@@ -21,6 +25,29 @@ DEFAULT_WAIT = 10.0  # seconds, when the caller sets no deadline
 def check_min_position(v: Violations, min_position: int) -> None:
     if min_position < 0:
         v.add("min_position", "NEGATIVE_POSITION", "min_position must be 0 or a position returned by a write")
+
+
+WATCH_PAGE = 200  # log positions per read
+WATCH_POLL = 1.0  # seconds between checks that the caller is still there
+
+
+@dataclass(frozen=True)
+class StatementView:
+    employee_id: str
+    period: str
+    total: Decimal
+    dimensions: tuple[DimensionBalance, ...]
+    adjustments: tuple[tuple[str, str, Decimal, Decimal], ...]  # (from period, dimension, points, weighted)
+    event_count: int
+    closed: bool
+    digest: str
+
+
+@dataclass(frozen=True)
+class LedgerEntry:
+    position: int
+    lines: tuple[LineRow, ...] = ()
+    close: PeriodCloseRow | None = None
 
 
 @dataclass(frozen=True)
@@ -37,13 +64,26 @@ class BalanceQueries:
         projector: BalanceProjector,
         store: BalanceStore,
         employee_exists: Callable[[str], bool],
+        period_of: Callable[[str], PeriodView],
     ) -> None:
         self.projector = projector
         self.store = store
         self.employee_exists = employee_exists
+        self.period_of = period_of
 
-    def get_balance(self, *, employee_id: str, period: str, min_position: int, timeout: float | None) -> BalanceView:
-        """An employee's points in a month, quarter or year, as of at least `min_position`."""
+    def get_balance(
+        self,
+        *,
+        employee_id: str,
+        period: str,
+        min_position: int,
+        timeout: float | None,
+        as_known_at: datetime | None = None,
+    ) -> BalanceView:
+        """An employee's points booked in a month, quarter or year, as of at least `min_position`.
+
+        With `as_known_at`, as the service knew it then: lines recorded later are left out.
+        """
         v = Violations()
         check_identifier(v, "employee_id", employee_id, "employee")
         parsed = Period.parse(v, "period", period)
@@ -52,7 +92,49 @@ class BalanceQueries:
         assert parsed is not None
         position = self._wait(min_position, timeout)
         self._check_employee(employee_id)
-        return _balance(employee_id, parsed.text, self.store.read(employee_id, parsed.months), position)
+        if as_known_at is not None:
+            rows = self.store.totals_upto(employee_id, parsed.months, position, known_at=instant_text(as_known_at))
+        else:
+            rows = self.store.read(employee_id, parsed.months)
+        return _balance(employee_id, parsed.text, rows, position)
+
+    def list_statements(
+        self, *, period: str, page_size: int, page_token: str, min_position: int, timeout: float | None
+    ) -> tuple[list[StatementView], str, int]:
+        """Payroll statements of a pay month, a page at a time, all pages as of one position."""
+        v = Violations()
+        month = parse_month(v, "period", period)
+        check_min_position(v, min_position)
+        size = pages.page_size(v, page_size)
+        query = {"statements": period}
+        state = pages.resume(v, page_token, query)
+        v.raise_if_any()
+        assert month is not None
+        state_of = self.period_of(month)
+        if state is not None:
+            upto, after = int(state.get("upto", 0)), str(state.get("after", ""))
+        else:
+            needed = max(min_position, state_of.position if state_of.closed else 0)
+            upto, after = self._wait(needed, timeout), ""
+        rows = self.store.statements(month, upto=upto, after_employee=after, limit=size + 1)
+        token = pages.issue(query, {"upto": upto, "after": rows[size - 1].employee_id}) if len(rows) > size else ""
+        return [_statement(r, month, state_of.closed) for r in rows[:size]], token, upto
+
+    def watch(self, from_position: int, is_active: Callable[[], bool]) -> Iterator[LedgerEntry]:
+        """The ledger's entries after `from_position`, then new ones as they are booked, until not active."""
+        v = Violations()
+        check_min_position(v, from_position)
+        v.raise_if_any()
+        cursor = from_position
+        while is_active():
+            lines, closes = self.store.entries_after(cursor, WATCH_PAGE)
+            entries = _entries(lines, closes)
+            if not entries:
+                self.projector.wait_for(max(cursor, self.projector.position) + 1, WATCH_POLL)
+                continue
+            for entry in entries:
+                yield entry
+                cursor = entry.position
 
     def explain_balance(
         self, *, employee_id: str, period: str, min_position: int, page_size: int, page_token: str, timeout: float | None
@@ -106,3 +188,27 @@ def _balance(employee_id: str, period: str, rows: BalanceRows, position: int) ->
         event_count=rows.event_count,
         position=position,
     )
+
+
+def _statement(rows: StatementRows, month: str, closed: bool) -> StatementView:
+    dimensions = tuple(DimensionBalance(d, p, w) for d, p, w in rows.dimensions)
+    total = sum((d.weighted_points for d in dimensions), Decimal("0.0000"))
+    canonical = {
+        "employee_id": rows.employee_id,
+        "period": month,
+        "total": str(total),
+        "dimensions": [[d.dimension, str(d.points), str(d.weighted_points)] for d in dimensions],
+        "adjustments": [[m, d, str(p), str(w)] for m, d, p, w in rows.adjustments],
+        "event_count": rows.event_count,
+    }
+    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest() if closed else ""
+    return StatementView(rows.employee_id, month, total, dimensions, rows.adjustments, rows.event_count, closed, digest)
+
+
+def _entries(lines: list[LineRow], closes: list[PeriodCloseRow]) -> list[LedgerEntry]:
+    by_position: dict[int, list[LineRow]] = {}
+    for line in lines:
+        by_position.setdefault(line.position, []).append(line)
+    entries = [LedgerEntry(position, tuple(rows)) for position, rows in by_position.items()]
+    entries += [LedgerEntry(c.position, close=c) for c in closes]
+    return sorted(entries, key=lambda e: e.position)

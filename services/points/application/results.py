@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 
 from points.domain.policy import PointsLine
@@ -64,6 +64,23 @@ class WorkRecorded(Written):
 @dataclass(frozen=True)
 class PolicyPublished(Written):
     policy: Publication
+
+
+@dataclass(frozen=True)
+class Corrected(Written):
+    event_id: str
+    lines: tuple[PointsLine, ...]
+    reversed: bool
+
+
+@dataclass(frozen=True)
+class PeriodView:
+    period: str
+    closed: bool
+    closed_at: datetime | None = None
+    closed_by: str = ""
+    reason: str = ""
+    position: int = 0  # of the close
 
 
 @dataclass(frozen=True)

@@ -24,3 +24,7 @@ def work_event_id_of(request_id: str) -> UUID:
 
 def policy_book_id() -> UUID:
     return uuid5(NAMESPACE, "policy-book")
+
+
+def pay_calendar_id() -> UUID:
+    return uuid5(NAMESPACE, "pay-calendar")

@@ -20,7 +20,7 @@ from decimal import Decimal
 from eventsourcing.domain import Aggregate
 
 from points.domain.directory import Employee, Outlet
-from points.domain.errors import AlreadyExists, InvalidRequest, Violations
+from points.domain.errors import AlreadyExists, FailedPrecondition, InvalidRequest, Violations
 from points.domain.identity import work_event_id_of
 from points.domain.policy import PointsLine
 from points.domain.policy_book import PolicyCatalog
@@ -154,6 +154,12 @@ class ScoredWork:
     lines: tuple[PointsLine, ...]
 
 
+def correction_fingerprint(action: str, reason: str, kind: str = "", quantity: str = "", occurred_on: str = "") -> str:
+    """What a correction request asked for, to recognise its retries."""
+    canonical = json.dumps([action, reason, kind, quantity, occurred_on], separators=(",", ":"), ensure_ascii=False)
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
 def score_work(
     request: WorkRequest,
     *,
@@ -262,6 +268,8 @@ class WorkEvent(Aggregate):
         self.attributes = attributes
         self.lines = list(lines)
         self.recalculations: list[str] = []
+        self.reversed = False
+        self.corrections: dict[str, tuple[str, int]] = {}  # request_id -> (fingerprint, version)
 
     @classmethod
     def record(cls, scored: ScoredWork, *, timestamp: datetime) -> WorkEvent:
@@ -328,6 +336,101 @@ class WorkEvent(Aggregate):
             recalculation_id=recalculation_id,
             reason=reason,
             rescored_by=rescored_by,
+            timestamp=timestamp,
+        )
+
+    class Reversed(Aggregate.Event):
+        """A correction: the event did not happen (or not like this); its points go. The fact stays."""
+
+        correction_id: str
+        fingerprint: str
+        reason: str
+        corrected_by: str
+
+        def apply(self, aggregate: WorkEvent) -> None:
+            aggregate.reversed = True
+            aggregate.lines = []
+            aggregate.corrections[self.correction_id] = (self.fingerprint, self.originator_version)
+
+    class Amended(Aggregate.Event):
+        """A correction of quantity, kind and/or date, scored afresh (policy and role on the new date)."""
+
+        correction_id: str
+        fingerprint: str
+        reason: str
+        corrected_by: str
+        employee_id: str
+        role: str
+        kind: str
+        quantity: Decimal
+        occurred_on: date
+        lines: list[PointsLine]
+
+        def apply(self, aggregate: WorkEvent) -> None:
+            aggregate.role = self.role
+            aggregate.kind = self.kind
+            aggregate.quantity = self.quantity
+            aggregate.occurred_on = self.occurred_on
+            aggregate.lines = list(self.lines)
+            aggregate.corrections[self.correction_id] = (self.fingerprint, self.originator_version)
+
+    def replayed_correction(self, correction_id: str, fingerprint: str) -> int | None:
+        """The version of an earlier identical correction, None if new; raises on a reused key."""
+        seen = self.corrections.get(correction_id)
+        if seen is None:
+            return None
+        if seen[0] != fingerprint:
+            raise AlreadyExists(
+                f"request_id {correction_id!r} was already used for a different correction of this event",
+                reason="REQUEST_ID_REUSED",
+            )
+        return seen[1]
+
+    def reverse(self, *, correction_id: str, fingerprint: str, reason: str, corrected_by: str, timestamp: datetime) -> None:
+        if self.reversed:
+            raise FailedPrecondition("the work event is already reversed", reason="ALREADY_REVERSED")
+        self.trigger_event(
+            self.Reversed,
+            correction_id=correction_id,
+            fingerprint=fingerprint,
+            reason=reason,
+            corrected_by=corrected_by,
+            timestamp=timestamp,
+        )
+
+    def amended_request(self, *, kind: str, quantity: Decimal | None, occurred_on: date | None) -> WorkRequest:
+        """The fact as it would read with the amendment (empty fields keep their value)."""
+        if self.reversed:
+            raise FailedPrecondition("a reversed work event cannot be amended", reason="EVENT_REVERSED")
+        amended = WorkRequest(
+            request_id=self.request_id,
+            employee_id=self.employee_id,
+            kind=kind or self.kind,
+            quantity=self.quantity if quantity is None else quantity,
+            occurred_on=occurred_on or self.occurred_on,
+            outlet_id=self.outlet_id,
+            attributes=dict(self.attributes),
+        )
+        if (amended.kind, amended.quantity, amended.occurred_on) == (self.kind, self.quantity, self.occurred_on):
+            raise FailedPrecondition("the amendment changes nothing", reason="AMENDMENT_CHANGES_NOTHING")
+        return amended
+
+    def amend(
+        self, scored: ScoredWork, *, correction_id: str, fingerprint: str, reason: str, corrected_by: str, timestamp: datetime
+    ) -> None:
+        r = scored.request
+        self.trigger_event(
+            self.Amended,
+            correction_id=correction_id,
+            fingerprint=fingerprint,
+            reason=reason,
+            corrected_by=corrected_by,
+            employee_id=self.employee_id,
+            role=scored.role,
+            kind=r.kind,
+            quantity=r.quantity,
+            occurred_on=r.occurred_on,
+            lines=list(scored.lines),
             timestamp=timestamp,
         )
 

@@ -1,19 +1,21 @@
-"""The balance view: every booked points line, and sums per employee, month and dimension.
+"""The ledger view: every booked points line, sums per employee, pay month and dimension, pay-period closes.
 
 Points are stored as integers in units of 10^-POINTS_PLACES, so SQLite and PostgreSQL sum
-them exactly. A page of events becomes its lines, the sums' increments, the cap usage and
-one move of the tracking position, in one transaction: a crash leaves all of it or none,
-so each event is counted exactly once. The move is a compare-and-set (UPDATE ... WHERE
-position = expected), so two projectors on one view can never both apply the same events;
-it comes first, so the row lock it takes also serialises the reading of cap usage.
+them exactly. A page of events becomes its lines, the sums' increments, the cap usage, the
+period closes and one move of the tracking position, in one transaction: a crash leaves all
+of it or none, so each event is booked exactly once. The move is a compare-and-set (UPDATE
+... WHERE position = expected), so two projectors on one view can never both apply the same
+events; it comes first, so the row lock it takes also serialises the reads that booking needs.
 
-The views subclass the library's tracking recorders: the tracking table, max_tracking_id
-and has_tracking_id are the library's; the view tables and the page write are ours.
+The views subclass the library's tracking recorders: the tracking table, max_tracking_id and
+has_tracking_id are the library's; the view tables, the page write and the queries are ours,
+written once (LedgerQueries) with the few differences between the two databases factored out.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
@@ -21,9 +23,19 @@ from typing import Any, Protocol
 from eventsourcing.persistence import IntegrityError
 from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
-from psycopg.sql import SQL, Identifier
+from psycopg.rows import tuple_row
 
-from points.projections.ledger import LINE_COLUMNS, Booking, CapKey, LineRow, NetLine, Page, book, from_units
+from points.projections.ledger import (
+    LINE_COLUMNS,
+    Booking,
+    CapKey,
+    LineRow,
+    NetLine,
+    Page,
+    PeriodCloseRow,
+    book,
+    from_units,
+)
 
 
 class ProjectionConflict(Exception):
@@ -33,6 +45,16 @@ class ProjectionConflict(Exception):
 @dataclass(frozen=True)
 class BalanceRows:
     dimensions: tuple[tuple[str, Decimal, Decimal], ...]  # (dimension, points, weighted points)
+    event_count: int
+
+
+@dataclass(frozen=True)
+class StatementRows:
+    """One employee's booked lines in one pay month, summed."""
+
+    employee_id: str
+    dimensions: tuple[tuple[str, Decimal, Decimal], ...]
+    adjustments: tuple[tuple[str, str, Decimal, Decimal], ...]  # (business month, dimension, points, weighted)
     event_count: int
 
 
@@ -47,10 +69,16 @@ class BalanceView(Protocol):
         self, employee_id: str, months: Sequence[str], *, upto: int, after: tuple[int, int], limit: int
     ) -> list[LineRow]: ...
 
-    def totals_upto(self, employee_id: str, months: Sequence[str], upto: int) -> BalanceRows: ...
+    def totals_upto(self, employee_id: str, months: Sequence[str], upto: int, known_at: str = "") -> BalanceRows: ...
 
     def events_scored_since(self, day: str, until: str, other_than_version: str, limit: int) -> list[tuple[str, str, str]]:
         """Events dated in [day, until) with booked lines of other policy versions (not yet reversed)."""
+
+    def statements(self, month: str, *, upto: int, after_employee: str, limit: int) -> list[StatementRows]: ...
+
+    def closes(self) -> list[PeriodCloseRow]: ...
+
+    def entries_after(self, position: int, limit: int) -> tuple[list[LineRow], list[PeriodCloseRow]]: ...
 
     def reset(self, application_name: str) -> None: ...
 
@@ -61,330 +89,331 @@ TABLES = {
         "month TEXT NOT NULL, occurred_on TEXT NOT NULL, kind TEXT NOT NULL, quantity TEXT NOT NULL, "
         "rule_id TEXT NOT NULL, policy_version TEXT NOT NULL, dimension TEXT NOT NULL, multiplier TEXT NOT NULL, "
         "points_before_cap BIGINT NOT NULL, points BIGINT NOT NULL, weighted_points BIGINT NOT NULL, "
-        "cap_applied TEXT NOT NULL, entry TEXT NOT NULL, PRIMARY KEY (position, line_no)"
+        "cap_applied TEXT NOT NULL, entry TEXT NOT NULL, booked_month TEXT NOT NULL, recorded_at TEXT NOT NULL, "
+        "event_delta INTEGER NOT NULL, PRIMARY KEY (position, line_no)"
     ),
     "balance_dimensions": (
-        "employee_id TEXT NOT NULL, month TEXT NOT NULL, dimension TEXT NOT NULL, points BIGINT NOT NULL, "
-        "weighted_points BIGINT NOT NULL, PRIMARY KEY (employee_id, month, dimension)"
+        "employee_id TEXT NOT NULL, booked_month TEXT NOT NULL, dimension TEXT NOT NULL, points BIGINT NOT NULL, "
+        "weighted_points BIGINT NOT NULL, PRIMARY KEY (employee_id, booked_month, dimension)"
     ),
-    "balance_events": "employee_id TEXT NOT NULL, month TEXT NOT NULL, event_count BIGINT NOT NULL, PRIMARY KEY (employee_id, month)",
     "balance_caps": "employee_id TEXT NOT NULL, rule_id TEXT NOT NULL, scope TEXT NOT NULL, used BIGINT NOT NULL, PRIMARY KEY (employee_id, rule_id, scope)",
+    "pay_periods": "period TEXT PRIMARY KEY, position BIGINT NOT NULL, closed_at TEXT NOT NULL, closed_by TEXT NOT NULL, reason TEXT NOT NULL",
 }
-LINES_INDEX = "balance_lines_by_employee"
-LINES_INDEX_COLUMNS = "(employee_id, month, position, line_no)"
-TOTALS = "SELECT dimension, sum(points) AS points, sum(weighted_points) AS weighted FROM {} "
-EXPLAIN_COLUMNS = ", ".join(LINE_COLUMNS)
+INDEXES = {
+    "balance_lines_by_employee": "balance_lines (employee_id, booked_month, position, line_no)",
+    "balance_lines_by_event": "balance_lines (event_id)",
+    "balance_lines_by_pay_month": "balance_lines (booked_month, employee_id)",
+}
+COLUMNS = ", ".join(LINE_COLUMNS)
 NET_KEY = "event_id, employee_id, month, occurred_on, kind, quantity, rule_id, policy_version, dimension, multiplier"
-# Events whose lines under versions other than the given one have not been reversed.
-SCORED_SINCE = (
-    "SELECT event_id, employee_id, month FROM {} WHERE occurred_on >= {p} AND occurred_on < {p} AND policy_version <> {p} "
-    "GROUP BY event_id, employee_id, month, policy_version HAVING sum(points) <> 0 OR sum(weighted_points) <> 0 "
-    "ORDER BY event_id LIMIT {p}"
-)
 
 
-def _rows(dimension_rows: Sequence[Sequence[Any]], event_count: Any) -> BalanceRows:
-    return BalanceRows(
-        dimensions=tuple((r[0], from_units(int(r[1])), from_units(int(r[2]))) for r in dimension_rows),
-        event_count=int(event_count or 0),
-    )
+def _units(rows: Sequence[Sequence[Any]]) -> tuple[tuple[str, Decimal, Decimal], ...]:
+    return tuple((r[0], from_units(int(r[1])), from_units(int(r[2]))) for r in rows)
 
 
-def _line(row: Sequence[Any]) -> LineRow:
-    return LineRow(*row)
+class LedgerQueries:
+    """The view's writes and reads, written once for both databases."""
 
+    P = "?"  # the placeholder
 
-class PostgresBalanceView(PostgresTrackingRecorder):
-    def __init__(self, datastore: Any, **kwargs: Any) -> None:
-        super().__init__(datastore, **kwargs)
-        schema = Identifier(self.datastore.schema)
-        self.t = {name: SQL("{}.{}").format(schema, Identifier(name)) for name in TABLES}
-        self.tracking_table = SQL("{}.{}").format(schema, Identifier(self.tracking_table_name))
-        self.sql_create_statements += [
-            SQL(f"CREATE TABLE IF NOT EXISTS {{}} ({columns})").format(self.t[name])  # noqa: S608 (our constants)
-            for name, columns in TABLES.items()
+    # -- what each database supplies ---------------------------------------------------
+
+    def _t(self, name: str) -> str:
+        return name
+
+    @contextmanager
+    def _cursor(self, *, commit: bool) -> Iterator[Any]:
+        raise NotImplementedError
+        yield
+
+    def _all(self, curs: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        curs.execute(sql, params)
+        return [tuple(r) for r in curs.fetchall()]
+
+    def _rowcount(self, curs: Any) -> int:
+        raise NotImplementedError
+
+    def _insert_lines(self, curs: Any, lines: list[LineRow]) -> None:
+        marks = ", ".join(self.P for _ in LINE_COLUMNS)
+        curs.executemany(f"INSERT INTO {self._t('balance_lines')} ({COLUMNS}) VALUES ({marks})", [line.values() for line in lines])
+
+    def _in(self, values: Sequence[Any]) -> str:
+        return "(" + ", ".join(self.P for _ in values) + ")"
+
+    def create_view_statements(self) -> list[str]:
+        return [
+            *(f"CREATE TABLE IF NOT EXISTS {self._t(name)} ({columns})" for name, columns in TABLES.items()),
+            *(f"CREATE INDEX IF NOT EXISTS {name} ON {self._t(on.split(' ')[0])} {on.split(' ', 1)[1]}" for name, on in INDEXES.items()),
         ]
-        self.sql_create_statements.append(
-            SQL(f"CREATE INDEX IF NOT EXISTS {{}} ON {{}} {LINES_INDEX_COLUMNS}").format(
-                Identifier(LINES_INDEX), self.t["balance_lines"]
-            )
-        )
 
-    def position(self, application_name: str) -> int:
-        return self.max_tracking_id(application_name) or 0
+    # -- writing a page ----------------------------------------------------------------
 
     def apply(self, page: Page, application_name: str, *, after: int, upto: int) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            self._move_tracking(curs, application_name, after, upto)
-            booked = self._booked(curs, page.rebooked_event_ids())
-            booking = book(page, self._usage(curs, page.cap_keys(booked)), booked)
-            self._write(curs, booking)
-
-    def _booked(self, curs: Any, event_ids: set[str]) -> dict[str, list[NetLine]]:
-        if not event_ids:
-            return {}
-        curs.execute(
-            SQL(
-                f"SELECT {NET_KEY}, sum(points) AS points, sum(weighted_points) AS weighted FROM {{}} "  # noqa: S608
-                f"WHERE event_id = ANY(%s) GROUP BY {NET_KEY} ORDER BY min(position), min(line_no)"
-            ).format(self.t["balance_lines"]),
-            (sorted(event_ids),),
-        )
-        booked: dict[str, list[NetLine]] = {}
-        for r in curs.fetchall():
-            values = list(r.values())
-            booked.setdefault(values[0], []).append(NetLine(*values[:10], int(values[10]), int(values[11])))
-        return booked
+        try:
+            with self._cursor(commit=True) as curs:
+                self._move_tracking(curs, application_name, after, upto)
+                booked = self._booked(curs, page.rebooked_event_ids())
+                usage = self._usage(curs, page.cap_keys(booked))
+                closed = self._all(curs, f"SELECT max(period) FROM {self._t('pay_periods')}")[0][0] or ""
+                self._write(curs, book(page, usage, booked, closed))
+        except IntegrityError as e:
+            raise ProjectionConflict(str(e)) from e
 
     def _move_tracking(self, curs: Any, application_name: str, after: int, upto: int) -> None:
+        tracking, p = self._t(self.tracking_name()), self.P
         if after == 0:
             curs.execute(
-                SQL("INSERT INTO {} (application_name, notification_id) VALUES (%s, %s) ON CONFLICT DO NOTHING").format(
-                    self.tracking_table
-                ),
+                f"INSERT INTO {tracking} (application_name, notification_id) VALUES ({p}, {p}) ON CONFLICT DO NOTHING",
                 (application_name, upto),
             )
         else:
             curs.execute(
-                SQL("UPDATE {} SET notification_id = %s WHERE application_name = %s AND notification_id = %s").format(
-                    self.tracking_table
-                ),
+                f"UPDATE {tracking} SET notification_id = {p} WHERE application_name = {p} AND notification_id = {p}",
                 (upto, application_name, after),
             )
-        if curs.rowcount != 1:
+        if self._rowcount(curs) != 1:
             raise ProjectionConflict(f"tracking of {application_name} is no longer at {after}")
 
-    def _usage(self, curs: Any, keys: set[CapKey]) -> dict[CapKey, int]:
-        if not keys:
-            return {}
-        columns = [list(c) for c in zip(*sorted(keys), strict=True)]
-        curs.execute(
-            SQL(
-                "SELECT c.employee_id, c.rule_id, c.scope, c.used FROM {} c "
-                "JOIN unnest(%s::text[], %s::text[], %s::text[]) AS k(e, r, s) "
-                "ON c.employee_id = k.e AND c.rule_id = k.r AND c.scope = k.s"
-            ).format(self.t["balance_caps"]),
-            columns,
-        )
-        return {(r["employee_id"], r["rule_id"], r["scope"]): r["used"] for r in curs.fetchall()}
+    def tracking_name(self) -> str:
+        raise NotImplementedError
 
-    def _write(self, curs: Any, booking: Booking) -> None:
-        if booking.lines:
-            with curs.copy(SQL("COPY {} ({}) FROM STDIN").format(self.t["balance_lines"], SQL(EXPLAIN_COLUMNS))) as copy:
-                for line in booking.lines:
-                    copy.write_row(line.values())
-        if booking.dimensions:
-            curs.execute(
-                SQL(
-                    "INSERT INTO {} AS t SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[]) "
-                    "ON CONFLICT (employee_id, month, dimension) DO UPDATE SET points = t.points + EXCLUDED.points, "
-                    "weighted_points = t.weighted_points + EXCLUDED.weighted_points"
-                ).format(self.t["balance_dimensions"]),
-                [list(c) for c in zip(*booking.dimensions, strict=True)],
-            )
-        if booking.events:
-            curs.execute(
-                SQL(
-                    "INSERT INTO {} AS t SELECT * FROM unnest(%s::text[], %s::text[], %s::bigint[]) "
-                    "ON CONFLICT (employee_id, month) DO UPDATE SET event_count = t.event_count + EXCLUDED.event_count"
-                ).format(self.t["balance_events"]),
-                [list(c) for c in zip(*booking.events, strict=True)],
-            )
-        if booking.usage:
-            curs.execute(
-                SQL(
-                    "INSERT INTO {} AS t SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) "
-                    "ON CONFLICT (employee_id, rule_id, scope) DO UPDATE SET used = EXCLUDED.used"
-                ).format(self.t["balance_caps"]),
-                [list(c) for c in zip(*booking.usage, strict=True)],
-            )
-
-    def read(self, employee_id: str, months: Sequence[str]) -> BalanceRows:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL(TOTALS + "WHERE employee_id = %s AND month = ANY(%s) GROUP BY dimension ORDER BY dimension").format(
-                    self.t["balance_dimensions"]
-                ),
-                (employee_id, list(months)),
-            )
-            dimension_rows = [tuple(r.values()) for r in curs.fetchall()]
-            curs.execute(
-                SQL("SELECT sum(event_count) AS n FROM {} WHERE employee_id = %s AND month = ANY(%s)").format(
-                    self.t["balance_events"]
-                ),
-                (employee_id, list(months)),
-            )
-            row = curs.fetchone()
-        return _rows(dimension_rows, row["n"] if row else 0)
-
-    def read_lines(
-        self, employee_id: str, months: Sequence[str], *, upto: int, after: tuple[int, int], limit: int
-    ) -> list[LineRow]:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL(
-                    f"SELECT {EXPLAIN_COLUMNS} FROM {{}} WHERE employee_id = %s AND month = ANY(%s) "  # noqa: S608
-                    "AND position <= %s AND (position, line_no) > (%s, %s) ORDER BY position, line_no LIMIT %s"
-                ).format(self.t["balance_lines"]),
-                (employee_id, list(months), upto, after[0], after[1], limit),
-            )
-            return [_line(tuple(r.values())) for r in curs.fetchall()]
-
-    def totals_upto(self, employee_id: str, months: Sequence[str], upto: int) -> BalanceRows:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL(
-                    TOTALS + "WHERE employee_id = %s AND month = ANY(%s) AND position <= %s GROUP BY dimension ORDER BY dimension"
-                ).format(self.t["balance_lines"]),
-                (employee_id, list(months), upto),
-            )
-            dimension_rows = [tuple(r.values()) for r in curs.fetchall()]
-            curs.execute(
-                SQL(
-                    "SELECT count(DISTINCT position) AS n FROM {} WHERE employee_id = %s AND month = ANY(%s) AND position <= %s"
-                ).format(self.t["balance_lines"]),
-                (employee_id, list(months), upto),
-            )
-            row = curs.fetchone()
-        return _rows(dimension_rows, row["n"] if row else 0)
-
-    def events_scored_since(self, day: str, until: str, other_than_version: str, limit: int) -> list[tuple[str, str, str]]:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                SQL(SCORED_SINCE.format("{}", p="%s")).format(self.t["balance_lines"]), (day, until, other_than_version, limit)
-            )
-            return list(dict.fromkeys((r["event_id"], r["employee_id"], r["month"]) for r in curs.fetchall()))
-
-    def reset(self, application_name: str) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute(SQL("DELETE FROM {} WHERE application_name = %s").format(self.tracking_table), (application_name,))
-            for table in self.t.values():
-                curs.execute(SQL("DELETE FROM {}").format(table))
-
-
-class SQLiteBalanceView(SQLiteTrackingRecorder):
-    def construct_create_table_statements(self) -> list[str]:
-        return [
-            *super().construct_create_table_statements(),
-            *(f"CREATE TABLE IF NOT EXISTS {name} ({columns})" for name, columns in TABLES.items()),
-            f"CREATE INDEX IF NOT EXISTS {LINES_INDEX} ON balance_lines {LINES_INDEX_COLUMNS}",
-        ]
-
-    def position(self, application_name: str) -> int:
-        return self.max_tracking_id(application_name) or 0
-
-    def apply(self, page: Page, application_name: str, *, after: int, upto: int) -> None:
-        try:
-            with self.datastore.transaction(commit=True) as curs:
-                if after == 0:
-                    curs.execute(
-                        "INSERT INTO tracking (application_name, notification_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
-                        (application_name, upto),
-                    )
-                else:
-                    curs.execute(
-                        "UPDATE tracking SET notification_id = ? WHERE application_name = ? AND notification_id = ?",
-                        (upto, application_name, after),
-                    )
-                curs.execute("SELECT changes()")
-                if curs.fetchone()[0] != 1:
-                    raise ProjectionConflict(f"tracking of {application_name} is no longer at {after}")
-                booked = self._booked(curs, page.rebooked_event_ids())
-                booking = book(page, self._usage(curs, page.cap_keys(booked)), booked)
-                self._write(curs, booking)
-        except IntegrityError as e:  # pragma: no cover - the compare-and-set above normally catches it
-            raise ProjectionConflict(str(e)) from e
-
-    @staticmethod
-    def _booked(curs: Any, event_ids: set[str]) -> dict[str, list[NetLine]]:
+    def _booked(self, curs: Any, event_ids: set[str]) -> dict[str, list[NetLine]]:
         booked: dict[str, list[NetLine]] = {}
-        for event_id in sorted(event_ids):
-            curs.execute(
-                f"SELECT {NET_KEY}, sum(points), sum(weighted_points) FROM balance_lines WHERE event_id = ? "  # noqa: S608
-                f"GROUP BY {NET_KEY} ORDER BY min(position), min(line_no)",
-                (event_id,),
+        ids = sorted(event_ids)
+        for start in range(0, len(ids), 400):
+            chunk = ids[start : start + 400]
+            rows = self._all(
+                curs,
+                f"SELECT {NET_KEY}, sum(points), sum(weighted_points) FROM {self._t('balance_lines')} "
+                f"WHERE event_id IN {self._in(chunk)} GROUP BY {NET_KEY} "
+                "HAVING sum(points) <> 0 OR sum(weighted_points) <> 0 OR sum(event_delta) <> 0 "
+                "ORDER BY min(position), min(line_no)",
+                chunk,
             )
-            for r in curs.fetchall():
-                values = list(r)
-                booked.setdefault(event_id, []).append(NetLine(*values[:10], int(values[10]), int(values[11])))
+            for r in rows:
+                booked.setdefault(r[0], []).append(NetLine(*r[:10], int(r[10]), int(r[11])))
         return booked
 
-    @staticmethod
-    def _usage(curs: Any, keys: set[CapKey]) -> dict[CapKey, int]:
+    def _usage(self, curs: Any, keys: set[CapKey]) -> dict[CapKey, int]:
         usage: dict[CapKey, int] = {}
-        for key in sorted(keys):
-            curs.execute("SELECT used FROM balance_caps WHERE employee_id = ? AND rule_id = ? AND scope = ?", key)
-            row = curs.fetchone()
-            if row is not None:
-                usage[key] = row[0]
+        ordered = sorted(keys)
+        for start in range(0, len(ordered), 300):
+            chunk = ordered[start : start + 300]
+            pairs = " OR ".join(f"(employee_id = {self.P} AND rule_id = {self.P} AND scope = {self.P})" for _ in chunk)
+            params = [value for key in chunk for value in key]
+            for e, r, s, used in self._all(curs, f"SELECT employee_id, rule_id, scope, used FROM {self._t('balance_caps')} WHERE {pairs}", params):
+                usage[(e, r, s)] = int(used)
         return usage
 
-    @staticmethod
-    def _write(curs: Any, booking: Booking) -> None:
-        marks = ", ".join("?" for _ in LINE_COLUMNS)
-        curs.executemany(f"INSERT INTO balance_lines ({EXPLAIN_COLUMNS}) VALUES ({marks})", [x.values() for x in booking.lines])  # noqa: S608
-        curs.executemany(
-            "INSERT INTO balance_dimensions VALUES (?, ?, ?, ?, ?) ON CONFLICT (employee_id, month, dimension) "
-            "DO UPDATE SET points = points + excluded.points, weighted_points = weighted_points + excluded.weighted_points",
-            booking.dimensions,
+    def _write(self, curs: Any, booking: Booking) -> None:
+        p = self.P
+        if booking.lines:
+            self._insert_lines(curs, booking.lines)
+        if booking.dimensions:
+            curs.executemany(
+                f"INSERT INTO {self._t('balance_dimensions')} AS t VALUES ({p}, {p}, {p}, {p}, {p}) "
+                "ON CONFLICT (employee_id, booked_month, dimension) DO UPDATE SET points = t.points + excluded.points, "
+                "weighted_points = t.weighted_points + excluded.weighted_points",
+                booking.dimensions,
+            )
+        if booking.usage:
+            curs.executemany(
+                f"INSERT INTO {self._t('balance_caps')} VALUES ({p}, {p}, {p}, {p}) "
+                "ON CONFLICT (employee_id, rule_id, scope) DO UPDATE SET used = excluded.used",
+                booking.usage,
+            )
+        if booking.closes:
+            curs.executemany(
+                f"INSERT INTO {self._t('pay_periods')} VALUES ({p}, {p}, {p}, {p}, {p})",
+                [(c.period, c.position, c.closed_at, c.closed_by, c.reason) for c in booking.closes],
+            )
+
+    # -- reading -----------------------------------------------------------------------
+
+    def _event_count(self, curs: Any, employee_id: str, months: Sequence[str], extra: str = "", params: Sequence[Any] = ()) -> int:
+        rows = self._all(
+            curs,
+            f"SELECT sum(event_delta) FROM {self._t('balance_lines')} WHERE employee_id = {self.P} "
+            f"AND booked_month IN {self._in(months)}{extra}",
+            [employee_id, *months, *params],
         )
-        curs.executemany(
-            "INSERT INTO balance_events VALUES (?, ?, ?) ON CONFLICT (employee_id, month) "
-            "DO UPDATE SET event_count = event_count + excluded.event_count",
-            booking.events,
-        )
-        curs.executemany(
-            "INSERT INTO balance_caps VALUES (?, ?, ?, ?) ON CONFLICT (employee_id, rule_id, scope) DO UPDATE SET used = excluded.used",
-            booking.usage,
-        )
+        return int(rows[0][0] or 0)
 
     def read(self, employee_id: str, months: Sequence[str]) -> BalanceRows:
-        marks = ",".join("?" for _ in months)
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                TOTALS.format("balance_dimensions") + f"WHERE employee_id = ? AND month IN ({marks}) GROUP BY dimension ORDER BY dimension",
-                (employee_id, *months),
+        with self._cursor(commit=False) as curs:
+            dimensions = self._all(
+                curs,
+                f"SELECT dimension, sum(points), sum(weighted_points) FROM {self._t('balance_dimensions')} "
+                f"WHERE employee_id = {self.P} AND booked_month IN {self._in(months)} GROUP BY dimension ORDER BY dimension",
+                [employee_id, *months],
             )
-            dimension_rows = [tuple(r) for r in curs.fetchall()]
-            curs.execute(f"SELECT sum(event_count) FROM balance_events WHERE employee_id = ? AND month IN ({marks})", (employee_id, *months))  # noqa: S608
-            row = curs.fetchone()
-        return _rows(dimension_rows, row[0] if row else 0)
+            return BalanceRows(_units(dimensions), self._event_count(curs, employee_id, months))
+
+    def totals_upto(self, employee_id: str, months: Sequence[str], upto: int, known_at: str = "") -> BalanceRows:
+        """Sums of the lines booked up to position `upto` (and, if given, recorded by `known_at`)."""
+        extra = f" AND position <= {self.P}" + (f" AND recorded_at <= {self.P}" if known_at else "")
+        params = [upto, known_at] if known_at else [upto]
+        with self._cursor(commit=False) as curs:
+            dimensions = self._all(
+                curs,
+                f"SELECT dimension, sum(points), sum(weighted_points) FROM {self._t('balance_lines')} "
+                f"WHERE employee_id = {self.P} AND booked_month IN {self._in(months)}{extra} GROUP BY dimension ORDER BY dimension",
+                [employee_id, *months, *params],
+            )
+            return BalanceRows(_units(dimensions), self._event_count(curs, employee_id, months, extra, params))
 
     def read_lines(
         self, employee_id: str, months: Sequence[str], *, upto: int, after: tuple[int, int], limit: int
     ) -> list[LineRow]:
-        marks = ",".join("?" for _ in months)
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                f"SELECT {EXPLAIN_COLUMNS} FROM balance_lines WHERE employee_id = ? AND month IN ({marks}) "  # noqa: S608
-                "AND position <= ? AND (position, line_no) > (?, ?) ORDER BY position, line_no LIMIT ?",
-                (employee_id, *months, upto, after[0], after[1], limit),
+        p = self.P
+        with self._cursor(commit=False) as curs:
+            rows = self._all(
+                curs,
+                f"SELECT {COLUMNS} FROM {self._t('balance_lines')} WHERE employee_id = {p} AND booked_month IN {self._in(months)} "
+                f"AND position <= {p} AND (position > {p} OR (position = {p} AND line_no > {p})) "
+                f"ORDER BY position, line_no LIMIT {p}",
+                [employee_id, *months, upto, after[0], after[0], after[1], limit],
             )
-            return [_line(tuple(r)) for r in curs.fetchall()]
-
-    def totals_upto(self, employee_id: str, months: Sequence[str], upto: int) -> BalanceRows:
-        marks = ",".join("?" for _ in months)
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(
-                TOTALS.format("balance_lines")
-                + f"WHERE employee_id = ? AND month IN ({marks}) AND position <= ? GROUP BY dimension ORDER BY dimension",
-                (employee_id, *months, upto),
-            )
-            dimension_rows = [tuple(r) for r in curs.fetchall()]
-            curs.execute(
-                f"SELECT count(DISTINCT position) FROM balance_lines WHERE employee_id = ? AND month IN ({marks}) AND position <= ?",  # noqa: S608
-                (employee_id, *months, upto),
-            )
-            row = curs.fetchone()
-        return _rows(dimension_rows, row[0] if row else 0)
+        return [LineRow(*r) for r in rows]
 
     def events_scored_since(self, day: str, until: str, other_than_version: str, limit: int) -> list[tuple[str, str, str]]:
-        with self.datastore.transaction(commit=False) as curs:
-            curs.execute(SCORED_SINCE.format("balance_lines", p="?"), (day, until, other_than_version, limit))
-            return list(dict.fromkeys((r[0], r[1], r[2]) for r in curs.fetchall()))
+        p = self.P
+        with self._cursor(commit=False) as curs:
+            rows = self._all(
+                curs,
+                f"SELECT event_id, employee_id, month FROM {self._t('balance_lines')} WHERE occurred_on >= {p} "
+                f"AND occurred_on < {p} AND policy_version <> {p} GROUP BY event_id, employee_id, month, policy_version "
+                f"HAVING sum(points) <> 0 OR sum(weighted_points) <> 0 ORDER BY event_id LIMIT {p}",
+                [day, until, other_than_version, limit],
+            )
+        return list(dict.fromkeys((r[0], r[1], r[2]) for r in rows))
+
+    def statements(self, month: str, *, upto: int, after_employee: str, limit: int) -> list[StatementRows]:
+        """Per employee (in id order, after `after_employee`), the lines booked in pay month `month`."""
+        p, lines = self.P, self._t("balance_lines")
+        with self._cursor(commit=False) as curs:
+            employees = [
+                r[0]
+                for r in self._all(
+                    curs,
+                    f"SELECT DISTINCT employee_id FROM {lines} WHERE booked_month = {p} AND position <= {p} "
+                    f"AND employee_id > {p} ORDER BY employee_id LIMIT {p}",
+                    [month, upto, after_employee, limit],
+                )
+            ]
+            if not employees:
+                return []
+            scope = f"booked_month = {p} AND position <= {p} AND employee_id IN {self._in(employees)}"
+            params = [month, upto, *employees]
+            dimensions = self._all(
+                curs,
+                f"SELECT employee_id, dimension, sum(points), sum(weighted_points) FROM {lines} WHERE {scope} "
+                "GROUP BY employee_id, dimension ORDER BY employee_id, dimension",
+                params,
+            )
+            adjustments = self._all(
+                curs,
+                f"SELECT employee_id, month, dimension, sum(points), sum(weighted_points) FROM {lines} WHERE {scope} "
+                "AND month <> booked_month GROUP BY employee_id, month, dimension ORDER BY employee_id, month, dimension",
+                params,
+            )
+            counts = dict(
+                (r[0], int(r[1] or 0))
+                for r in self._all(curs, f"SELECT employee_id, sum(event_delta) FROM {lines} WHERE {scope} GROUP BY employee_id", params)
+            )
+        return [
+            StatementRows(
+                employee_id=e,
+                dimensions=_units([r[1:] for r in dimensions if r[0] == e]),
+                adjustments=tuple((r[1], r[2], from_units(int(r[3])), from_units(int(r[4]))) for r in adjustments if r[0] == e),
+                event_count=counts.get(e, 0),
+            )
+            for e in employees
+        ]
+
+    def closes(self) -> list[PeriodCloseRow]:
+        with self._cursor(commit=False) as curs:
+            rows = self._all(curs, f"SELECT period, position, closed_at, closed_by, reason FROM {self._t('pay_periods')} ORDER BY period")
+        return [PeriodCloseRow(*r) for r in rows]
+
+    def entries_after(self, position: int, limit: int) -> tuple[list[LineRow], list[PeriodCloseRow]]:
+        """Booked lines and period closes after `position`, in log order, whole positions only."""
+        p = self.P
+        with self._cursor(commit=False) as curs:
+            lines = [
+                LineRow(*r)
+                for r in self._all(
+                    curs,
+                    f"SELECT {COLUMNS} FROM {self._t('balance_lines')} WHERE position > {p} AND position IN "
+                    f"(SELECT DISTINCT position FROM {self._t('balance_lines')} WHERE position > {p} ORDER BY position LIMIT {p}) "
+                    "ORDER BY position, line_no",
+                    [position, position, limit],
+                )
+            ]
+            last = lines[-1].position if lines else None
+            closes_sql = f"SELECT period, position, closed_at, closed_by, reason FROM {self._t('pay_periods')} WHERE position > {p}"
+            closes = [PeriodCloseRow(*r) for r in self._all(curs, closes_sql + " ORDER BY position", [position])]
+        if last is not None:
+            closes = [c for c in closes if c.position < last]
+        return lines, closes
 
     def reset(self, application_name: str) -> None:
-        with self.datastore.transaction(commit=True) as curs:
-            curs.execute("DELETE FROM tracking WHERE application_name = ?", (application_name,))
+        with self._cursor(commit=True) as curs:
+            curs.execute(f"DELETE FROM {self._t(self.tracking_name())} WHERE application_name = {self.P}", (application_name,))
             for table in TABLES:
-                curs.execute(f"DELETE FROM {table}")  # noqa: S608
+                curs.execute(f"DELETE FROM {self._t(table)}")
+
+    def position(self, application_name: str) -> int:
+        return self.max_tracking_id(application_name) or 0  # type: ignore[attr-defined]
+
+
+class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
+    P = "%s"
+
+    def __init__(self, datastore: Any, **kwargs: Any) -> None:
+        super().__init__(datastore, **kwargs)
+        from psycopg.sql import SQL
+
+        self.sql_create_statements += [SQL(statement) for statement in self.create_view_statements()]  # type: ignore[arg-type]
+
+    def _t(self, name: str) -> str:
+        return f'"{self.datastore.schema}"."{name}"'
+
+    def tracking_name(self) -> str:
+        return self.tracking_table_name
+
+    @contextmanager
+    def _cursor(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as curs:
+            yield curs
+
+    def _rowcount(self, curs: Any) -> int:
+        return int(curs.rowcount)
+
+    def _all(self, curs: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        with curs.connection.cursor(row_factory=tuple_row) as tuples:  # same connection, same transaction
+            tuples.execute(sql, params)
+            return list(tuples.fetchall())
+
+    def _insert_lines(self, curs: Any, lines: list[LineRow]) -> None:
+        with curs.copy(f"COPY {self._t('balance_lines')} ({COLUMNS}) FROM STDIN") as copy:
+            for line in lines:
+                copy.write_row(line.values())
+
+
+class SQLiteBalanceView(LedgerQueries, SQLiteTrackingRecorder):
+    def construct_create_table_statements(self) -> list[str]:
+        return [*super().construct_create_table_statements(), *self.create_view_statements()]
+
+    def tracking_name(self) -> str:
+        return "tracking"
+
+    @contextmanager
+    def _cursor(self, *, commit: bool) -> Iterator[Any]:
+        with self.datastore.transaction(commit=commit) as curs:
+            yield curs
+
+    def _rowcount(self, curs: Any) -> int:
+        curs.execute("SELECT changes()")
+        return int(curs.fetchone()[0])

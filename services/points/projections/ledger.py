@@ -1,15 +1,22 @@
-"""Booking a page of recorded work into ledger rows: caps applied in log order, sums per dimension.
+"""Booking a page of the log into ledger rows: caps in log order, corrections, pay-period closes.
 
-Pure: given the events of a page (in log order) and the cap usage so far, it returns the
-rows to write and the new usage. The views do the reading and writing, in one transaction.
+Pure: given the events of a page (in log order), the cap usage so far, what is booked for
+the events the page corrects, and the last closed pay period, it returns the rows to write.
+The views do the reading and writing, in one transaction.
+
+Every row carries two months: `month`, the business month of the work, and `booked_month`,
+the pay period it is booked in. They differ only for adjustments: a line whose business
+month is already closed is booked in the first open month, so a closed period never moves.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
 from decimal import Decimal
 
+from points.domain.periods import PayCalendar, booking_month
 from points.domain.policy import POINTS_PLACES, apply_caps, cap_keys
 from points.domain.work import WorkEvent
 
@@ -27,12 +34,22 @@ def from_units(units: int) -> Decimal:
     return Decimal(units).scaleb(-POINTS_PLACES).quantize(Decimal(1).scaleb(-POINTS_PLACES))
 
 
+def instant_text(moment: datetime) -> str:
+    """A UTC timestamp whose text order is its time order."""
+    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+
+
+def month_of_day(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
 @dataclass(frozen=True)
 class LineRow:
     """One booked line, as the explain table stores it (points in units of 10^-4).
 
-    `entry` says why it was booked: "recorded" (the event's own lines), "reversal" (undoing
-    what was booked before a recalculation) or "rescored" (the recalculated lines).
+    `entry` says why it was booked: "recorded" (the event's own lines), "reversal"
+    (undoing what was booked, before a recalculation or an amendment, or for a reversal),
+    "rescored" (recalculated lines) or "amended" (lines of a corrected fact).
     """
 
     position: int
@@ -51,19 +68,19 @@ class LineRow:
     points: int
     weighted_points: int
     cap_applied: str
-    entry: str = "recorded"
+    entry: str
+    booked_month: str
+    recorded_at: str
+    event_delta: int = 0  # +1 on the first line of a recorded or amended fact, -1 on the first reversal line
 
     def values(self) -> tuple[object, ...]:
-        return (
-            self.position, self.line_no, self.event_id, self.employee_id, self.month, self.occurred_on, self.kind,
-            self.quantity, self.rule_id, self.policy_version, self.dimension, self.multiplier,
-            self.points_before_cap, self.points, self.weighted_points, self.cap_applied, self.entry,
-        )  # fmt: skip
+        return tuple(getattr(self, name) for name in LINE_COLUMNS)
 
 
 LINE_COLUMNS = (
     "position", "line_no", "event_id", "employee_id", "month", "occurred_on", "kind", "quantity", "rule_id",
-    "policy_version", "dimension", "multiplier", "points_before_cap", "points", "weighted_points", "cap_applied", "entry",
+    "policy_version", "dimension", "multiplier", "points_before_cap", "points", "weighted_points", "cap_applied",
+    "entry", "booked_month", "recorded_at", "event_delta",
 )  # fmt: skip
 
 
@@ -85,26 +102,29 @@ class NetLine:
     weighted_points: int
 
 
-Booked = WorkEvent.Recorded | WorkEvent.Rescored
+CORRECTIONS = (WorkEvent.Rescored, WorkEvent.Reversed, WorkEvent.Amended)
+WITH_LINES = (WorkEvent.Recorded, WorkEvent.Rescored, WorkEvent.Amended)
+LedgerEvent = WorkEvent.Recorded | WorkEvent.Rescored | WorkEvent.Reversed | WorkEvent.Amended | PayCalendar.PeriodClosed
 
 
 @dataclass
 class Page:
-    """The work events of one page of the log (recorded or rescored), in log order."""
+    """The ledger's events of one page of the log, in log order."""
 
-    events: list[tuple[int, Booked]] = field(default_factory=list)
+    events: list[tuple[int, LedgerEvent]] = field(default_factory=list)
 
-    def add(self, position: int, event: Booked) -> None:
+    def add(self, position: int, event: LedgerEvent) -> None:
         self.events.append((position, event))
 
     def rebooked_event_ids(self) -> set[str]:
-        return {str(e.originator_id) for _, e in self.events if isinstance(e, WorkEvent.Rescored)}
+        return {str(e.originator_id) for _, e in self.events if isinstance(e, CORRECTIONS)}
 
     def cap_keys(self, booked: dict[str, list[NetLine]]) -> set[CapKey]:
         """Usage counters the page may draw on or give back."""
         keys = {
             key
             for _, event in self.events
+            if isinstance(event, WITH_LINES)
             for line in event.lines
             for key in cap_keys(event.employee_id, line, event.occurred_on)
         }
@@ -114,37 +134,48 @@ class Page:
         return keys
 
 
+@dataclass(frozen=True)
+class PeriodCloseRow:
+    period: str
+    position: int
+    closed_at: str
+    closed_by: str
+    reason: str
+
+
 @dataclass
 class Booking:
     lines: list[LineRow]
-    dimensions: list[tuple[str, str, str, int, int]]  # employee, month, dimension, points, weighted
-    events: list[tuple[str, str, int]]  # employee, month, count
+    dimensions: list[tuple[str, str, str, int, int]]  # employee, booked month, dimension, points, weighted
     usage: list[tuple[str, str, str, int]]  # employee, rule, scope, used (only keys this page touched)
+    closes: list[PeriodCloseRow]
 
 
 class _Ledger:
-    def __init__(self, usage_units: dict[CapKey, int], booked: dict[str, list[NetLine]]) -> None:
+    def __init__(self, usage_units: dict[CapKey, int], booked: dict[str, list[NetLine]], closed_through: str) -> None:
         self.usage = {key: from_units(units) for key, units in usage_units.items()}
         self.touched: set[CapKey] = set()
         self.net = {event_id: list(lines) for event_id, lines in booked.items()}
+        self.closed_through = closed_through
         self.lines: list[LineRow] = []
         self.dimensions: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
-        self.events: dict[tuple[str, str], int] = defaultdict(int)
+        self.closes: list[PeriodCloseRow] = []
 
     def row(self, row: LineRow) -> None:
         self.lines.append(row)
-        sums = self.dimensions[(row.employee_id, row.month, row.dimension)]
+        sums = self.dimensions[(row.employee_id, row.booked_month, row.dimension)]
         sums[0] += row.points
         sums[1] += row.weighted_points
 
-    def book_lines(self, position: int, event: Booked, first_line_no: int, entry: str) -> list[NetLine]:
+    def book_lines(
+        self, position: int, event: WorkEvent.Recorded | WorkEvent.Rescored | WorkEvent.Amended, first_line_no: int, entry: str, counts: int
+    ) -> None:
         day = event.occurred_on
-        month = f"{day.year:04d}-{day.month:02d}"
+        month = month_of_day(day)
         event_id = str(event.originator_id)
         booked = []
         for offset, line in enumerate(event.lines):
-            keys = cap_keys(event.employee_id, line, day)
-            self.touched.update(keys)
+            self.touched.update(cap_keys(event.employee_id, line, day))
             capped = apply_caps(event.employee_id, day, line, self.usage)
             row = LineRow(
                 position=position,
@@ -164,17 +195,20 @@ class _Ledger:
                 weighted_points=to_units(capped.weighted_points),
                 cap_applied=capped.cap_applied,
                 entry=entry,
+                booked_month=booking_month(month, self.closed_through),
+                recorded_at=instant_text(event.timestamp),
+                event_delta=counts if offset == 0 else 0,
             )
             self.row(row)
             booked.append(
                 NetLine(event_id, row.employee_id, month, row.occurred_on, row.kind, row.quantity, row.rule_id,
                         row.policy_version, row.dimension, row.multiplier, row.points, row.weighted_points)  # fmt: skip
             )
-        return booked
+        self.net[event_id] = booked
 
-    def reverse(self, position: int, event_id: str) -> int:
+    def reverse(self, position: int, event: LedgerEvent, counts: int) -> int:
         """Books the negation of what is booked for the event; gives back its cap usage. Returns lines written."""
-        reversed_lines = [n for n in self.net.pop(event_id, []) if n.points or n.weighted_points]
+        reversed_lines = self.net.pop(str(event.originator_id), [])
         for line_no, net in enumerate(reversed_lines):
             self.row(
                 LineRow(
@@ -183,6 +217,8 @@ class _Ledger:
                     rule_id=net.rule_id, policy_version=net.policy_version, dimension=net.dimension,
                     multiplier=net.multiplier, points_before_cap=-net.points, points=-net.points,
                     weighted_points=-net.weighted_points, cap_applied="", entry="reversal",
+                    booked_month=booking_month(net.month, self.closed_through),
+                    recorded_at=instant_text(event.timestamp), event_delta=counts if line_no == 0 else 0,
                 )  # fmt: skip
             )
             if net.points > 0:
@@ -192,25 +228,34 @@ class _Ledger:
                         self.touched.add(key)
         return len(reversed_lines)
 
-
-def book(page: Page, usage_units: dict[CapKey, int], booked: dict[str, list[NetLine]] | None = None) -> Booking:
-    """Books every event of the page against the caps, in log order.
-
-    `booked` holds, for each event the page rescores, what was booked for it before.
-    """
-    ledger = _Ledger(usage_units, booked or {})
-    for position, event in page.events:
-        event_id = str(event.originator_id)
-        if isinstance(event, WorkEvent.Rescored):
-            written = ledger.reverse(position, event_id)
-            ledger.net[event_id] = ledger.book_lines(position, event, written, "rescored")
+    def take(self, position: int, event: LedgerEvent) -> None:
+        if isinstance(event, PayCalendar.PeriodClosed):
+            self.closed_through = event.period
+            self.closes.append(PeriodCloseRow(event.period, position, instant_text(event.timestamp), event.closed_by, event.reason))
+        elif isinstance(event, WorkEvent.Recorded):
+            self.book_lines(position, event, 0, "recorded", counts=+1)
+        elif isinstance(event, WorkEvent.Rescored):
+            self.book_lines(position, event, self.reverse(position, event, counts=0), "rescored", counts=0)
+        elif isinstance(event, WorkEvent.Reversed):
+            self.reverse(position, event, counts=-1)
         else:
-            month = f"{event.occurred_on.year:04d}-{event.occurred_on.month:02d}"
-            ledger.events[(event.employee_id, month)] += 1
-            ledger.net[event_id] = ledger.book_lines(position, event, 0, "recorded")
+            self.book_lines(position, event, self.reverse(position, event, counts=-1), "amended", counts=+1)
+
+
+def book(
+    page: Page, usage_units: dict[CapKey, int], booked: dict[str, list[NetLine]] | None = None, closed_through: str = ""
+) -> Booking:
+    """Books every event of the page, in log order.
+
+    `booked` holds, for each event the page corrects, what was booked for it before;
+    `closed_through` is the last closed pay period before the page.
+    """
+    ledger = _Ledger(usage_units, booked or {}, closed_through)
+    for position, event in page.events:
+        ledger.take(position, event)
     return Booking(
         lines=ledger.lines,
         dimensions=[(e, m, d, p, w) for (e, m, d), (p, w) in sorted(ledger.dimensions.items())],
-        events=[(e, m, n) for (e, m), n in sorted(ledger.events.items())],
         usage=[(e, r, s, to_units(ledger.usage[(e, r, s)])) for (e, r, s) in sorted(ledger.touched) if (e, r, s) in ledger.usage],
+        closes=ledger.closes,
     )

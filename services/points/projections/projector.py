@@ -15,6 +15,7 @@ import time
 from eventsourcing.persistence import ApplicationRecorder, Mapper
 from eventsourcing.utils import get_topic
 
+from points.domain.periods import PayCalendar
 from points.domain.work import WorkEvent
 from points.projections.balances import BalanceView, ProjectionConflict
 from points.projections.ledger import Page
@@ -22,7 +23,15 @@ from points.projections.ledger import Page
 log = logging.getLogger(__name__)
 
 RECORDED_TOPIC = get_topic(WorkEvent.Recorded)
-LEDGER_TOPICS = frozenset({RECORDED_TOPIC, get_topic(WorkEvent.Rescored)})
+LEDGER_TOPICS = frozenset(
+    {
+        RECORDED_TOPIC,
+        get_topic(WorkEvent.Rescored),
+        get_topic(WorkEvent.Reversed),
+        get_topic(WorkEvent.Amended),
+        get_topic(PayCalendar.PeriodClosed),
+    }
+)
 
 
 class BalanceProjector:
@@ -71,7 +80,7 @@ class BalanceProjector:
             if notification.topic in LEDGER_TOPICS:
                 page.add(notification.id, self.mapper.to_domain_event(notification))  # type: ignore[arg-type]
         upto = notifications[-1].id
-        self.work_events_booked += len(page.events)
+        self.work_events_booked += sum(1 for _, e in page.events if isinstance(e, WorkEvent.Recorded))
         try:
             self.view.apply(page, self.application_name, after=after, upto=upto)
         except ProjectionConflict:

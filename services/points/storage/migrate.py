@@ -21,7 +21,7 @@ from points.storage.settings import StoreSettings
 MIGRATION_LOCK = 0x706F696E7473  # "points"
 APPLICATION_NAME = "points"
 VIEW_NAME = "balances"
-REQUIRED_TABLES = ("points_events", "balance_lines", "balance_dimensions", "balance_events", "balance_caps", "balances_tracking")
+REQUIRED_TABLES = ("points_events", "balance_lines", "balance_dimensions", "balance_caps", "pay_periods", "balances_tracking")
 
 
 def postgres_conninfo(store: StoreSettings) -> dict[str, str]:
@@ -43,7 +43,7 @@ def is_migrated(store: StoreSettings) -> bool:
             return False
         with closing(sqlite3.connect(f"file:{store.sqlite_path}?mode=ro", uri=True)) as conn:
             names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        return {"stored_events", "tracking", "balance_lines", "balance_dimensions", "balance_events", "balance_caps"} <= names
+        return {"stored_events", "tracking", "balance_lines", "balance_dimensions", "balance_caps", "pay_periods"} <= names
     with psycopg.connect(**postgres_conninfo(store), autocommit=True) as conn:
         for table in REQUIRED_TABLES:
             row = conn.execute("SELECT to_regclass(%s)", (f"{store.schema}.{table}",)).fetchone()

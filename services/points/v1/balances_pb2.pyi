@@ -1,3 +1,6 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -7,14 +10,16 @@ from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 DESCRIPTOR: _descriptor.FileDescriptor
 
 class GetBalanceRequest(_message.Message):
-    __slots__ = ("employee_id", "period", "min_position")
+    __slots__ = ("employee_id", "period", "min_position", "as_known_at")
     EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
     PERIOD_FIELD_NUMBER: _ClassVar[int]
     MIN_POSITION_FIELD_NUMBER: _ClassVar[int]
+    AS_KNOWN_AT_FIELD_NUMBER: _ClassVar[int]
     employee_id: str
     period: str
     min_position: int
-    def __init__(self, employee_id: _Optional[str] = ..., period: _Optional[str] = ..., min_position: _Optional[int] = ...) -> None: ...
+    as_known_at: _timestamp_pb2.Timestamp
+    def __init__(self, employee_id: _Optional[str] = ..., period: _Optional[str] = ..., min_position: _Optional[int] = ..., as_known_at: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
 
 class DimensionPoints(_message.Message):
     __slots__ = ("dimension", "points", "weighted_points")
@@ -63,7 +68,7 @@ class ExplainBalanceRequest(_message.Message):
     def __init__(self, employee_id: _Optional[str] = ..., period: _Optional[str] = ..., min_position: _Optional[int] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
 
 class ExplainedLine(_message.Message):
-    __slots__ = ("event_id", "position", "occurred_on", "kind", "quantity", "rule_id", "policy_version", "dimension", "multiplier", "points_before_cap", "cap_applied", "points", "weighted_points", "entry")
+    __slots__ = ("event_id", "position", "occurred_on", "kind", "quantity", "rule_id", "policy_version", "dimension", "multiplier", "points_before_cap", "cap_applied", "points", "weighted_points", "entry", "booked_period")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     OCCURRED_ON_FIELD_NUMBER: _ClassVar[int]
@@ -78,6 +83,7 @@ class ExplainedLine(_message.Message):
     POINTS_FIELD_NUMBER: _ClassVar[int]
     WEIGHTED_POINTS_FIELD_NUMBER: _ClassVar[int]
     ENTRY_FIELD_NUMBER: _ClassVar[int]
+    BOOKED_PERIOD_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     position: int
     occurred_on: str
@@ -92,7 +98,8 @@ class ExplainedLine(_message.Message):
     points: str
     weighted_points: str
     entry: str
-    def __init__(self, event_id: _Optional[str] = ..., position: _Optional[int] = ..., occurred_on: _Optional[str] = ..., kind: _Optional[str] = ..., quantity: _Optional[str] = ..., rule_id: _Optional[str] = ..., policy_version: _Optional[str] = ..., dimension: _Optional[str] = ..., multiplier: _Optional[str] = ..., points_before_cap: _Optional[str] = ..., cap_applied: _Optional[str] = ..., points: _Optional[str] = ..., weighted_points: _Optional[str] = ..., entry: _Optional[str] = ...) -> None: ...
+    booked_period: str
+    def __init__(self, event_id: _Optional[str] = ..., position: _Optional[int] = ..., occurred_on: _Optional[str] = ..., kind: _Optional[str] = ..., quantity: _Optional[str] = ..., rule_id: _Optional[str] = ..., policy_version: _Optional[str] = ..., dimension: _Optional[str] = ..., multiplier: _Optional[str] = ..., points_before_cap: _Optional[str] = ..., cap_applied: _Optional[str] = ..., points: _Optional[str] = ..., weighted_points: _Optional[str] = ..., entry: _Optional[str] = ..., booked_period: _Optional[str] = ...) -> None: ...
 
 class ExplainBalanceResponse(_message.Message):
     __slots__ = ("balance", "lines", "next_page_token", "position")
@@ -105,3 +112,83 @@ class ExplainBalanceResponse(_message.Message):
     next_page_token: str
     position: int
     def __init__(self, balance: _Optional[_Union[Balance, _Mapping]] = ..., lines: _Optional[_Iterable[_Union[ExplainedLine, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., position: _Optional[int] = ...) -> None: ...
+
+class ListStatementsRequest(_message.Message):
+    __slots__ = ("period", "page_size", "page_token", "min_position")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    MIN_POSITION_FIELD_NUMBER: _ClassVar[int]
+    period: str
+    page_size: int
+    page_token: str
+    min_position: int
+    def __init__(self, period: _Optional[str] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., min_position: _Optional[int] = ...) -> None: ...
+
+class Adjustment(_message.Message):
+    __slots__ = ("from_period", "dimension", "points", "weighted_points")
+    FROM_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    DIMENSION_FIELD_NUMBER: _ClassVar[int]
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    WEIGHTED_POINTS_FIELD_NUMBER: _ClassVar[int]
+    from_period: str
+    dimension: str
+    points: str
+    weighted_points: str
+    def __init__(self, from_period: _Optional[str] = ..., dimension: _Optional[str] = ..., points: _Optional[str] = ..., weighted_points: _Optional[str] = ...) -> None: ...
+
+class Statement(_message.Message):
+    __slots__ = ("employee_id", "period", "total", "dimensions", "adjustments", "event_count", "closed", "statement_digest")
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_FIELD_NUMBER: _ClassVar[int]
+    DIMENSIONS_FIELD_NUMBER: _ClassVar[int]
+    ADJUSTMENTS_FIELD_NUMBER: _ClassVar[int]
+    EVENT_COUNT_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_FIELD_NUMBER: _ClassVar[int]
+    STATEMENT_DIGEST_FIELD_NUMBER: _ClassVar[int]
+    employee_id: str
+    period: str
+    total: str
+    dimensions: _containers.RepeatedCompositeFieldContainer[DimensionPoints]
+    adjustments: _containers.RepeatedCompositeFieldContainer[Adjustment]
+    event_count: int
+    closed: bool
+    statement_digest: str
+    def __init__(self, employee_id: _Optional[str] = ..., period: _Optional[str] = ..., total: _Optional[str] = ..., dimensions: _Optional[_Iterable[_Union[DimensionPoints, _Mapping]]] = ..., adjustments: _Optional[_Iterable[_Union[Adjustment, _Mapping]]] = ..., event_count: _Optional[int] = ..., closed: _Optional[bool] = ..., statement_digest: _Optional[str] = ...) -> None: ...
+
+class ListStatementsResponse(_message.Message):
+    __slots__ = ("statements", "next_page_token", "position")
+    STATEMENTS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    statements: _containers.RepeatedCompositeFieldContainer[Statement]
+    next_page_token: str
+    position: int
+    def __init__(self, statements: _Optional[_Iterable[_Union[Statement, _Mapping]]] = ..., next_page_token: _Optional[str] = ..., position: _Optional[int] = ...) -> None: ...
+
+class WatchLedgerRequest(_message.Message):
+    __slots__ = ("from_position",)
+    FROM_POSITION_FIELD_NUMBER: _ClassVar[int]
+    from_position: int
+    def __init__(self, from_position: _Optional[int] = ...) -> None: ...
+
+class PeriodClosed(_message.Message):
+    __slots__ = ("period", "closed_by", "close_time")
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    CLOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    CLOSE_TIME_FIELD_NUMBER: _ClassVar[int]
+    period: str
+    closed_by: str
+    close_time: str
+    def __init__(self, period: _Optional[str] = ..., closed_by: _Optional[str] = ..., close_time: _Optional[str] = ...) -> None: ...
+
+class WatchLedgerResponse(_message.Message):
+    __slots__ = ("position", "lines", "period_closed")
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_CLOSED_FIELD_NUMBER: _ClassVar[int]
+    position: int
+    lines: _containers.RepeatedCompositeFieldContainer[ExplainedLine]
+    period_closed: PeriodClosed
+    def __init__(self, position: _Optional[int] = ..., lines: _Optional[_Iterable[_Union[ExplainedLine, _Mapping]]] = ..., period_closed: _Optional[_Union[PeriodClosed, _Mapping]] = ...) -> None: ...

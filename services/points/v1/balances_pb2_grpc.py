@@ -45,6 +45,16 @@ class BalanceServiceStub:
                 request_serializer=points_dot_v1_dot_balances__pb2.ExplainBalanceRequest.SerializeToString,
                 response_deserializer=points_dot_v1_dot_balances__pb2.ExplainBalanceResponse.FromString,
                 _registered_method=True)
+        self.ListStatements = channel.unary_unary(
+                '/points.v1.BalanceService/ListStatements',
+                request_serializer=points_dot_v1_dot_balances__pb2.ListStatementsRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_balances__pb2.ListStatementsResponse.FromString,
+                _registered_method=True)
+        self.WatchLedger = channel.unary_stream(
+                '/points.v1.BalanceService/WatchLedger',
+                request_serializer=points_dot_v1_dot_balances__pb2.WatchLedgerRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_balances__pb2.WatchLedgerResponse.FromString,
+                _registered_method=True)
 
 
 class BalanceServiceServicer:
@@ -69,6 +79,25 @@ class BalanceServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def ListStatements(self, request, context):
+        """Payroll statements for one pay month: every employee with points booked
+        in it, in employee id order, with adjustments for earlier months; a
+        closed month's statements carry a digest that never changes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchLedger(self, request, context):
+        """Streams the ledger from a position: booked lines (points, adjustments,
+        reversals) and pay-period closes, one entry per log position, then new
+        entries as they are booked. Resume after a disconnect from the last
+        entry's position: nothing is missed or repeated.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_BalanceServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -81,6 +110,16 @@ def add_BalanceServiceServicer_to_server(servicer, server):
                     servicer.ExplainBalance,
                     request_deserializer=points_dot_v1_dot_balances__pb2.ExplainBalanceRequest.FromString,
                     response_serializer=points_dot_v1_dot_balances__pb2.ExplainBalanceResponse.SerializeToString,
+            ),
+            'ListStatements': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListStatements,
+                    request_deserializer=points_dot_v1_dot_balances__pb2.ListStatementsRequest.FromString,
+                    response_serializer=points_dot_v1_dot_balances__pb2.ListStatementsResponse.SerializeToString,
+            ),
+            'WatchLedger': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchLedger,
+                    request_deserializer=points_dot_v1_dot_balances__pb2.WatchLedgerRequest.FromString,
+                    response_serializer=points_dot_v1_dot_balances__pb2.WatchLedgerResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -138,6 +177,60 @@ class BalanceService:
             '/points.v1.BalanceService/ExplainBalance',
             points_dot_v1_dot_balances__pb2.ExplainBalanceRequest.SerializeToString,
             points_dot_v1_dot_balances__pb2.ExplainBalanceResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListStatements(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/points.v1.BalanceService/ListStatements',
+            points_dot_v1_dot_balances__pb2.ListStatementsRequest.SerializeToString,
+            points_dot_v1_dot_balances__pb2.ListStatementsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchLedger(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/points.v1.BalanceService/WatchLedger',
+            points_dot_v1_dot_balances__pb2.WatchLedgerRequest.SerializeToString,
+            points_dot_v1_dot_balances__pb2.WatchLedgerResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -91,3 +91,45 @@ class RecordWorkEventsResponse(_message.Message):
     results: _containers.RepeatedCompositeFieldContainer[RecordWorkEventsResponse.Result]
     position: int
     def __init__(self, results: _Optional[_Iterable[_Union[RecordWorkEventsResponse.Result, _Mapping]]] = ..., position: _Optional[int] = ...) -> None: ...
+
+class Amendment(_message.Message):
+    __slots__ = ("kind", "quantity", "occurred_on")
+    KIND_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    OCCURRED_ON_FIELD_NUMBER: _ClassVar[int]
+    kind: str
+    quantity: str
+    occurred_on: str
+    def __init__(self, kind: _Optional[str] = ..., quantity: _Optional[str] = ..., occurred_on: _Optional[str] = ...) -> None: ...
+
+class CorrectWorkEventRequest(_message.Message):
+    __slots__ = ("request_id", "event_id", "reason", "corrected_by", "reverse", "amend", "employee_id")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    CORRECTED_BY_FIELD_NUMBER: _ClassVar[int]
+    REVERSE_FIELD_NUMBER: _ClassVar[int]
+    AMEND_FIELD_NUMBER: _ClassVar[int]
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    event_id: str
+    reason: str
+    corrected_by: str
+    reverse: bool
+    amend: Amendment
+    employee_id: str
+    def __init__(self, request_id: _Optional[str] = ..., event_id: _Optional[str] = ..., reason: _Optional[str] = ..., corrected_by: _Optional[str] = ..., reverse: _Optional[bool] = ..., amend: _Optional[_Union[Amendment, _Mapping]] = ..., employee_id: _Optional[str] = ...) -> None: ...
+
+class CorrectWorkEventResponse(_message.Message):
+    __slots__ = ("event_id", "position", "replayed", "reversed", "lines")
+    EVENT_ID_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    REVERSED_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    event_id: str
+    position: int
+    replayed: bool
+    reversed: bool
+    lines: _containers.RepeatedCompositeFieldContainer[PointsLine]
+    def __init__(self, event_id: _Optional[str] = ..., position: _Optional[int] = ..., replayed: _Optional[bool] = ..., reversed: _Optional[bool] = ..., lines: _Optional[_Iterable[_Union[PointsLine, _Mapping]]] = ...) -> None: ...

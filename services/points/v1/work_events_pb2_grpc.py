@@ -46,6 +46,11 @@ class WorkEventServiceStub:
                 request_serializer=points_dot_v1_dot_work__events__pb2.RecordWorkEventsRequest.SerializeToString,
                 response_deserializer=points_dot_v1_dot_work__events__pb2.RecordWorkEventsResponse.FromString,
                 _registered_method=True)
+        self.CorrectWorkEvent = channel.unary_unary(
+                '/points.v1.WorkEventService/CorrectWorkEvent',
+                request_serializer=points_dot_v1_dot_work__events__pb2.CorrectWorkEventRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_work__events__pb2.CorrectWorkEventResponse.FromString,
+                _registered_method=True)
 
 
 class WorkEventServiceServicer:
@@ -72,6 +77,18 @@ class WorkEventServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def CorrectWorkEvent(self, request, context):
+        """Corrects a recorded work event: reverses it, or amends its kind, quantity
+        and/or date (scored afresh under the policy and role in force on the new
+        date). The original stays; the correction is a new event linked to it,
+        with its author and reason. If the event's month is closed, the ledger
+        books the difference as an adjustment in the first open month. Reversing
+        twice or amending a reversed event is FAILED_PRECONDITION.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_WorkEventServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -84,6 +101,11 @@ def add_WorkEventServiceServicer_to_server(servicer, server):
                     servicer.RecordWorkEvents,
                     request_deserializer=points_dot_v1_dot_work__events__pb2.RecordWorkEventsRequest.FromString,
                     response_serializer=points_dot_v1_dot_work__events__pb2.RecordWorkEventsResponse.SerializeToString,
+            ),
+            'CorrectWorkEvent': grpc.unary_unary_rpc_method_handler(
+                    servicer.CorrectWorkEvent,
+                    request_deserializer=points_dot_v1_dot_work__events__pb2.CorrectWorkEventRequest.FromString,
+                    response_serializer=points_dot_v1_dot_work__events__pb2.CorrectWorkEventResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -142,6 +164,33 @@ class WorkEventService:
             '/points.v1.WorkEventService/RecordWorkEvents',
             points_dot_v1_dot_work__events__pb2.RecordWorkEventsRequest.SerializeToString,
             points_dot_v1_dot_work__events__pb2.RecordWorkEventsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CorrectWorkEvent(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/points.v1.WorkEventService/CorrectWorkEvent',
+            points_dot_v1_dot_work__events__pb2.CorrectWorkEventRequest.SerializeToString,
+            points_dot_v1_dot_work__events__pb2.CorrectWorkEventResponse.FromString,
             options,
             channel_credentials,
             insecure,
