@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from points.cli_security import add_serve_options, add_token_command, run_token, security_settings
+from points.cli_client import add_client_commands, run_client
 from points.domain.errors import PointsError
 from points.storage.settings import DEFAULT_DATABASE_URL, SettingsError
 
@@ -43,6 +44,7 @@ def parser() -> argparse.ArgumentParser:
     projection_commands = projections.add_subparsers(dest="projection_command", required=True)
     rebuild = projection_commands.add_parser("rebuild", help="forget the balance view and project the whole log again")
     _database_option(rebuild)
+    add_client_commands(commands)
     add_token_command(commands)
     return root
 
@@ -77,6 +79,9 @@ def _run(args: argparse.Namespace) -> int:
         return 0
     if args.command == "token":
         return run_token(args)
+    client_result = run_client(args)
+    if client_result is not None:
+        return client_result
     if args.command == "migrate":
         store = parse_database_url(args.database)
         migrate(store)

@@ -22,13 +22,27 @@ from points.api.errors import ErrorInterceptor
 from points.api.limits import DefaultDeadlineInterceptor, WriteRateLimiter
 from points.api.security import SecuritySettings
 from points.api.servicers import BalanceServicer, DirectoryServicer, WorkEventServicer
+from points.api.periods import PeriodServicer
+from points.api.policies import PolicyServicer
 from points.application.balances import BalanceQueries
+from points.application.policies import PolicyAdministration
 from points.application.points import PointsApplication
 from points.application.policy_file import parse_policy, read_policy_file
 from points.projections.projector import BalanceProjector
 from points.storage.migrate import APPLICATION_NAME, construct_view, is_migrated, migrate
 from points.storage.settings import DEFAULT_DATABASE_URL, SettingsError, StoreSettings, parse_database_url
-from points.v1 import balances_pb2, balances_pb2_grpc, directory_pb2, directory_pb2_grpc, work_events_pb2, work_events_pb2_grpc
+from points.v1 import (
+    balances_pb2,
+    balances_pb2_grpc,
+    directory_pb2,
+    directory_pb2_grpc,
+    periods_pb2,
+    periods_pb2_grpc,
+    policies_pb2,
+    policies_pb2_grpc,
+    work_events_pb2,
+    work_events_pb2_grpc,
+)
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +50,8 @@ SERVICE_NAMES = (
     directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
     work_events_pb2.DESCRIPTOR.services_by_name["WorkEventService"].full_name,
     balances_pb2.DESCRIPTOR.services_by_name["BalanceService"].full_name,
+    policies_pb2.DESCRIPTOR.services_by_name["PolicyService"].full_name,
+    periods_pb2.DESCRIPTOR.services_by_name["PeriodService"].full_name,
 )
 
 
@@ -64,6 +80,7 @@ class PointsService:
     app: PointsApplication
     projector: BalanceProjector
     balances: BalanceQueries
+    policies: PolicyAdministration
 
     def close(self) -> None:
         self.projector.stop()
@@ -96,8 +113,9 @@ def build_service(settings: Settings, *, start_projector: bool = True) -> Points
     projector_ref.append(projector)
     if start_projector:
         projector.start()
-    balances = BalanceQueries(projector=projector, store=view, employee_exists=app.employee_exists)
-    return PointsService(store=store, app=app, projector=projector, balances=balances)
+    balances = BalanceQueries(projector=projector, store=view, employee_exists=app.employee_exists, period_of=app.period)
+    policies = PolicyAdministration(app=app, store=view, projector=projector)
+    return PointsService(store=store, app=app, projector=projector, balances=balances, policies=policies)
 
 
 def _grpc_server(service: PointsService, security: SecuritySettings, max_workers: int) -> grpc.Server:
@@ -131,6 +149,8 @@ def create_server(
     directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(service.app), server)
     work_events_pb2_grpc.add_WorkEventServiceServicer_to_server(WorkEventServicer(service.app), server)
     balances_pb2_grpc.add_BalanceServiceServicer_to_server(BalanceServicer(service.balances), server)
+    policies_pb2_grpc.add_PolicyServiceServicer_to_server(PolicyServicer(service.policies), server)
+    periods_pb2_grpc.add_PeriodServiceServicer_to_server(PeriodServicer(service.app), server)
 
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)

@@ -99,6 +99,14 @@ RPC_TABLE: Mapping[str, Rule] = {
     "/points.v1.PolicyService/GetPolicy": Rule(roles=EVERYONE),
     "/points.v1.PolicyService/ListPolicies": Rule(roles=EVERYONE),
     "/points.v1.PolicyService/RecalculatePoints": Rule(roles=frozenset({ADMIN}), writes=_one),
+    "/points.v1.WorkEventService/CorrectWorkEvent": Rule(
+        roles=frozenset({SUPERVISOR, ADMIN}), scoped=frozenset({SUPERVISOR}), targets=_employee, writes=_one
+    ),
+    "/points.v1.BalanceService/ListStatements": Rule(roles=frozenset({PAYROLL, AUDITOR, ADMIN})),
+    "/points.v1.BalanceService/WatchLedger": Rule(roles=frozenset({PAYROLL, AUDITOR, ADMIN})),
+    "/points.v1.PeriodService/ClosePeriod": Rule(roles=frozenset({ADMIN}), writes=_one),
+    "/points.v1.PeriodService/GetPeriod": Rule(roles=frozenset({SUPERVISOR, PAYROLL, AUDITOR, ADMIN})),
+    "/points.v1.PeriodService/ListPeriods": Rule(roles=frozenset({SUPERVISOR, PAYROLL, AUDITOR, ADMIN})),
     "/grpc.health.v1.Health/Check": Rule(roles=frozenset(), public=True),
     "/grpc.health.v1.Health/Watch": Rule(roles=frozenset(), public=True),
     "/grpc.health.v1.Health/List": Rule(roles=EVERYONE),  # lists every service: for callers only

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 import grpc
@@ -127,11 +127,37 @@ def translating_errors(behaviour: Callable[[Any, grpc.ServicerContext], Any]) ->
     return handler
 
 
+def translating_stream_errors(behaviour: Callable[[Any, grpc.ServicerContext], Iterator[Any]]) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
+    """The same for a server-streaming handler, including errors raised while streaming."""
+
+    def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
+        try:
+            yield from behaviour(request, context)
+            return
+        except PointsError as error:
+            status = status_of(error)
+        except Exception:
+            if context.code() not in (None, grpc.StatusCode.OK):  # type: ignore[attr-defined]
+                raise  # the call was already ended with its status (an abort below us)
+            incident = uuid.uuid4().hex[:12]
+            log.exception("unexpected error while streaming, incident %s", incident)
+            status = internal_status(incident)
+        context.abort_with_status(rpc_status.to_status(status))
+
+    return handler
+
+
 class ErrorInterceptor(grpc.ServerInterceptor):
-    """Applies translating_errors to every unary-unary method of the server."""
+    """Applies translating_errors to every unary-unary method, translating_stream_errors to server streams."""
 
     def intercept_service(self, continuation: Any, handler_call_details: grpc.HandlerCallDetails) -> Any:
         handler = continuation(handler_call_details)
+        if handler is not None and handler.unary_stream is not None:
+            return grpc.unary_stream_rpc_method_handler(
+                translating_stream_errors(handler.unary_stream),
+                request_deserializer=handler.request_deserializer,
+                response_serializer=handler.response_serializer,
+            )
         if handler is None or handler.unary_unary is None:
             return handler
         return grpc.unary_unary_rpc_method_handler(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from points.api.auth import acting_caller
 from points.application import pages
 from points.application.points import PointsApplication
 from points.application.results import PeriodView
@@ -33,7 +34,9 @@ class PeriodServicer(periods_pb2_grpc.PeriodServiceServicer):
 
     def ClosePeriod(self, request: periods_pb2.ClosePeriodRequest, context: grpc.ServicerContext) -> periods_pb2.ClosePeriodResponse:
         """Closes a pay month (the next in order, once ended)."""
-        closed = self.app.close_period(period=request.period, closed_by=request.closed_by, reason=request.reason)
+        closed = self.app.close_period(
+            period=request.period, closed_by=acting_caller(request.closed_by, "closed_by"), reason=request.reason
+        )
         return periods_pb2.ClosePeriodResponse(period=period_message(closed))
 
     def GetPeriod(self, request: periods_pb2.GetPeriodRequest, context: grpc.ServicerContext) -> periods_pb2.GetPeriodResponse:

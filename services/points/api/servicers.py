@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import grpc
 
 from points.api import convert
-from points.api.auth import recorded_by
+from points.api.auth import acting_caller, recorded_by
 from points.application.balances import BalanceQueries
 from points.application.points import PointsApplication, WorkFields
 from points.api.errors import status_of
@@ -109,6 +111,27 @@ class WorkEventServicer(work_events_pb2_grpc.WorkEventServiceServicer):
                 response.results.add(error=status_of(outcome))
         return response
 
+    def CorrectWorkEvent(self, request: work_events_pb2.CorrectWorkEventRequest, context: grpc.ServicerContext) -> work_events_pb2.CorrectWorkEventResponse:
+        """Reverses or amends a recorded work event; the original stays."""
+        corrected = self.app.correct_work_event(
+            request_id=request.request_id,
+            event_id=request.event_id,
+            employee_id=request.employee_id,
+            reason=request.reason,
+            corrected_by=acting_caller(request.corrected_by, "corrected_by"),
+            reverse=request.reverse,
+            kind=request.amend.kind,
+            quantity=request.amend.quantity,
+            occurred_on=request.amend.occurred_on,
+        )
+        return work_events_pb2.CorrectWorkEventResponse(
+            event_id=corrected.event_id,
+            position=corrected.position,
+            replayed=corrected.replayed,
+            reversed=corrected.reversed,
+            lines=[convert.points_line_message(line) for line in corrected.lines],
+        )
+
 
 class BalanceServicer(balances_pb2_grpc.BalanceServiceServicer):
     def __init__(self, queries: BalanceQueries) -> None:
@@ -121,5 +144,41 @@ class BalanceServicer(balances_pb2_grpc.BalanceServiceServicer):
             period=request.period,
             min_position=request.min_position,
             timeout=remaining_time(context),
+            as_known_at=convert.instant_or_none(request, "as_known_at"),
         )
         return balances_pb2.GetBalanceResponse(balance=convert.balance_message(balance), position=balance.position)
+
+    def ListStatements(self, request: balances_pb2.ListStatementsRequest, context: grpc.ServicerContext) -> balances_pb2.ListStatementsResponse:
+        """Lists a pay month's payroll statements, a page at a time."""
+        statements, token, position = self.queries.list_statements(
+            period=request.period,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            min_position=request.min_position,
+            timeout=remaining_time(context),
+        )
+        return balances_pb2.ListStatementsResponse(
+            statements=[convert.statement_message(s) for s in statements], next_page_token=token, position=position
+        )
+
+    def WatchLedger(self, request: balances_pb2.WatchLedgerRequest, context: grpc.ServicerContext) -> Iterator[balances_pb2.WatchLedgerResponse]:
+        """Streams ledger entries from a position, then as they are booked."""
+        entries = self.queries.watch(request.from_position, context.is_active)
+        return (convert.ledger_entry_message(entry) for entry in entries)
+
+    def ExplainBalance(self, request: balances_pb2.ExplainBalanceRequest, context: grpc.ServicerContext) -> balances_pb2.ExplainBalanceResponse:
+        """Lists the booked lines behind a balance, a page at a time."""
+        explained = self.queries.explain_balance(
+            employee_id=request.employee_id,
+            period=request.period,
+            min_position=request.min_position,
+            page_size=request.page_size,
+            page_token=request.page_token,
+            timeout=remaining_time(context),
+        )
+        return balances_pb2.ExplainBalanceResponse(
+            balance=convert.balance_message(explained.balance),
+            lines=[convert.explained_line_message(line) for line in explained.lines],
+            next_page_token=explained.next_page_token,
+            position=explained.balance.position,
+        )

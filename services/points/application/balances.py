@@ -123,9 +123,12 @@ class BalanceQueries:
     def watch(self, from_position: int, is_active: Callable[[], bool]) -> Iterator[LedgerEntry]:
         """The ledger's entries after `from_position`, then new ones as they are booked, until not active."""
         v = Violations()
-        check_min_position(v, from_position)
+        if from_position < 0:
+            v.add("from_position", "NEGATIVE_POSITION", "from_position must be 0 or a position from an earlier entry")
         v.raise_if_any()
-        cursor = from_position
+        return self._entries_from(from_position, is_active)
+
+    def _entries_from(self, cursor: int, is_active: Callable[[], bool]) -> Iterator[LedgerEntry]:
         while is_active():
             lines, closes = self.store.entries_after(cursor, WATCH_PAGE)
             entries = _entries(lines, closes)

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from datetime import date, datetime, tzinfo
+from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -19,24 +19,43 @@ from eventsourcing.application import AggregateNotFoundError, Application
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
+from points.application.policy_file import parse_policy
 from points.application.results import (
     AssignmentView,
     EmployeeView,
     EmployeeWritten,
     OutletView,
+    Corrected,
     OutletWritten,
+    PeriodView,
     PolicyPublished,
     WorkRecorded,
 )
 from points.application.transcodings import register_domain_transcodings
 from points.domain.directory import Employee, Outlet, transfer_fingerprint
-from points.domain.errors import AlreadyExists, FailedPrecondition, InvalidRequest, NotFound, PointsError, Violations
-from points.domain.identity import employee_id_of, outlet_id_of, policy_book_id
-from points.application.policy_file import parse_policy
+from points.domain.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    InvalidRequest,
+    NotFound,
+    PointsError,
+    Violations,
+)
+from points.domain.identity import employee_id_of, outlet_id_of, pay_calendar_id, policy_book_id
+from points.domain.periods import PayCalendar, next_month, parse_month
 from points.domain.policy import Policy
 from points.domain.policy_book import PolicyBook, PolicyCatalog, Publication, document_digest
-from points.domain.values import OUTLET_CLASSES, check_identifier, check_request_id, check_text, parse_date
-from points.domain.work import WorkEvent, WorkRequest, score_work
+from points.domain.values import (
+    NAME,
+    OUTLET_CLASSES,
+    check_identifier,
+    check_request_id,
+    check_text,
+    month_of,
+    parse_date,
+    parse_quantity,
+)
+from points.domain.work import WorkEvent, WorkRequest, correction_fingerprint, score_work
 from points.storage.event_index import event_index_for
 
 A = TypeVar("A", bound=Aggregate)
@@ -199,6 +218,39 @@ class PointsApplication(Application[UUID]):
             raise NotFound(f"no employee {employee_id!r}", reason="EMPLOYEE_NOT_FOUND")
         return _employee_view(employee)
 
+    def policy_book(self) -> PolicyBook:
+        book = self._get(policy_book_id())
+        if book is None:
+            raise NotFound("no policy has been published", reason="POLICY_NOT_FOUND")
+        return book
+
+    def position_of(self, aggregate_id: UUID, version: int) -> int:
+        return self.index.positions([(aggregate_id, version)])[(aggregate_id, version)]
+
+    def rescore_events(
+        self, event_ids: list[UUID], policy: Policy, *, recalculation_id: str, reason: str, rescored_by: str
+    ) -> int:
+        """Rescores the given work events under `policy` in one transaction; returns how many changed."""
+        events = [
+            e for e in (self._get(i) for i in event_ids) if e is not None and not e.reversed and recalculation_id not in e.recalculations
+        ]
+        for event in events:
+            try:
+                lines = policy.score(
+                    event.role, event.kind, event.quantity, outlet_class=event.outlet_class, attributes=event.attributes
+                )
+            except KeyError:
+                lines = ()  # the version has no rule for this work any more: its points go
+            event.rescore(lines, recalculation_id=recalculation_id, reason=reason, rescored_by=rescored_by, timestamp=self._now())
+        if events:
+            self._save(*events)
+        return len(events)
+
+    def record_recalculation(self, **fields: Any) -> int:
+        book = self.policy_book()
+        book.record_recalculation(**fields, timestamp=self._now())
+        return self._save(book)
+
     def work_event(self, event_id: UUID) -> WorkEvent | None:
         return self._get(event_id)
 
@@ -297,6 +349,126 @@ class PointsApplication(Application[UUID]):
             else:
                 results[i] = original
         return [r for r in results if r is not None]
+
+    # -- corrections -----------------------------------------------------------------
+
+    def correct_work_event(
+        self,
+        *,
+        request_id: str,
+        event_id: str,
+        employee_id: str,
+        reason: str,
+        corrected_by: str,
+        reverse: bool,
+        kind: str = "",
+        quantity: str = "",
+        occurred_on: str = "",
+    ) -> Corrected:
+        """Reverses a work event, or amends its kind, quantity and/or date; the original stays."""
+        v = Violations()
+        check_request_id(v, "request_id", request_id)
+        target = _parse_uuid(v, "event_id", event_id)
+        check_identifier(v, "employee_id", employee_id, "employee")
+        for name, value in (("reason", reason), ("corrected_by", corrected_by)):
+            if not value.strip():
+                v.add(name, f"MISSING_{name.upper()}", f"{name} is required: a correction is audited (who and why)")
+            else:
+                check_text(v, name, value, limit=1000)
+        amount = day = None
+        if reverse and (kind or quantity or occurred_on):
+            v.add("amendment", "REVERSE_OR_AMEND", "a correction either reverses the event or amends it, not both")
+        elif not reverse:
+            if not (kind or quantity or occurred_on):
+                v.add("amendment", "MISSING_AMENDMENT", "give reverse, or a new kind, quantity and/or occurred_on")
+            if kind and not NAME.fullmatch(kind):
+                v.add("amendment.kind", "UNKNOWN_KIND", f"{kind[:64]!r} is not a kind of work")
+            amount = parse_quantity(v, "amendment.quantity", quantity) if quantity else None
+            day = parse_date(v, "amendment.occurred_on", occurred_on) if occurred_on else None
+            if day is not None and day > self.today():
+                v.add("amendment.occurred_on", "FUTURE_DATE", f"{day.isoformat()} is after today ({self.today().isoformat()})")
+        v.raise_if_any()
+        assert target is not None
+        action = "reverse" if reverse else "amend"
+        fingerprint = correction_fingerprint(action, reason, kind, str(amount or ""), day.isoformat() if day else "")
+        for _ in range(5):  # a concurrent correction of the same event: reload and decide again
+            event = self._get(target)
+            if not isinstance(event, WorkEvent) or event.employee_id != employee_id:
+                raise NotFound(f"no work event {event_id} of employee {employee_id!r}", reason="WORK_EVENT_NOT_FOUND")
+            version = event.replayed_correction(request_id, fingerprint)
+            if version is not None:
+                return Corrected(position=self.position_of(event.id, version), replayed=True, event_id=event_id, lines=tuple(event.lines), reversed=event.reversed)
+            now = self._now()
+            if reverse:
+                event.reverse(correction_id=request_id, fingerprint=fingerprint, reason=reason, corrected_by=corrected_by, timestamp=now)
+            else:
+                amended = event.amended_request(kind=kind, quantity=amount, occurred_on=day)
+                scored = self._score(amended, {}, {})
+                event.amend(scored, correction_id=request_id, fingerprint=fingerprint, reason=reason, corrected_by=corrected_by, timestamp=now)
+            try:
+                position = self._save(event)
+            except IntegrityError:
+                continue
+            return Corrected(position=position, replayed=False, event_id=event_id, lines=tuple(event.lines), reversed=event.reversed)
+        raise FailedPrecondition("the work event is being corrected concurrently; retry", reason="CONCURRENT_CHANGE")
+
+    # -- pay periods -----------------------------------------------------------------
+
+    def pay_calendar(self) -> PayCalendar | None:
+        return self._get(pay_calendar_id())
+
+    def close_period(self, *, period: str, closed_by: str, reason: str) -> PeriodView:
+        """Closes a pay month (the next one in order, once it has ended); audited."""
+        v = Violations()
+        month = parse_month(v, "period", period)
+        if not closed_by.strip():
+            v.add("closed_by", "MISSING_CLOSED_BY", "closed_by is required: closing a period is audited")
+        check_text(v, "reason", reason, limit=1000)
+        v.raise_if_any()
+        assert month is not None
+        for _ in range(5):
+            calendar = self.pay_calendar() or PayCalendar.open(timestamp=self._now())
+            calendar.close(month, today=self.today(), closed_by=closed_by, reason=reason, timestamp=self._now())
+            try:
+                self._save(calendar)
+            except IntegrityError:
+                continue
+            return self.period(month)
+        raise FailedPrecondition("pay periods are being closed concurrently; retry", reason="CONCURRENT_CHANGE")
+
+    def period(self, month: str) -> PeriodView:
+        calendar = self.pay_calendar()
+        close = calendar.close_of(month) if calendar else None
+        if close is None:
+            return PeriodView(period=month, closed=False)
+        assert calendar is not None
+        return PeriodView(
+            period=month,
+            closed=True,
+            closed_at=close.closed_at,
+            closed_by=close.closed_by,
+            reason=close.reason,
+            position=self.position_of(calendar.id, close.calendar_version),
+        )
+
+    def get_period(self, period: str) -> PeriodView:
+        v = Violations()
+        month = parse_month(v, "period", period)
+        v.raise_if_any()
+        assert month is not None
+        return self.period(month)
+
+    def list_periods(self) -> list[PeriodView]:
+        """Every closed month, then the open months up to the current one."""
+        calendar = self.pay_calendar()
+        closes = calendar.closes if calendar else []
+        periods = [self.period(c.period) for c in closes]
+        current = month_of(self.today())
+        month = next_month(closes[-1].period) if closes else current
+        while month <= current:
+            periods.append(PeriodView(period=month, closed=False))
+            month = next_month(month)
+        return periods
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -460,6 +632,14 @@ class PointsApplication(Application[UUID]):
             except IntegrityError:
                 continue  # created concurrently (or our commit's reply was lost): compare with the stored one
         raise FailedPrecondition("the same id is being written concurrently; retry", reason="CONCURRENT_CHANGE")
+
+
+def _parse_uuid(v: Violations, field_name: str, value: str) -> UUID | None:
+    try:
+        return UUID(value)
+    except ValueError:
+        v.add(field_name, "MALFORMED_EVENT_ID", "an event id as returned by RecordWorkEvent is required")
+        return None
 
 
 def _check_region(v: Violations, region: str) -> None:
