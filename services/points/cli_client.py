@@ -12,7 +12,7 @@ from pathlib import Path
 import grpc
 from grpc_status import rpc_status
 
-from points.application.policy_file import parse_policy
+from points.application.policy_file import parse_policy, read_policy_file
 from points.domain.policy import PolicyError
 from points.v1 import balances_pb2, balances_pb2_grpc, policies_pb2, policies_pb2_grpc
 
@@ -82,11 +82,8 @@ def _channel(args: argparse.Namespace) -> grpc.Channel:
 
 def _validate(args: argparse.Namespace) -> int:
     try:
-        text = args.file.read_text(encoding="utf-8")
-        policy = parse_policy(text, str(args.file), effective_from=args.effective_from or None)
-    except OSError as e:
-        print(f"points: {args.file}: {e.strerror}", file=sys.stderr)
-        return 2
+        text, source = read_policy_file(args.file)
+        policy = parse_policy(text, source, effective_from=args.effective_from or None)
     except PolicyError as e:
         print(f"points: {e}", file=sys.stderr)
         return 2
@@ -96,9 +93,14 @@ def _validate(args: argparse.Namespace) -> int:
 
 
 def _publish(stub: policies_pb2_grpc.PolicyServiceStub, args: argparse.Namespace, metadata: tuple) -> int:  # type: ignore[type-arg]
+    try:
+        document, _ = read_policy_file(args.file)
+    except PolicyError as e:
+        print(f"points: {e}", file=sys.stderr)
+        return 2
     response = stub.PublishPolicy(
         policies_pb2.PublishPolicyRequest(
-            document=args.file.read_text(encoding="utf-8"),
+            document=document,
             effective_from=args.effective_from,
             reason=args.reason,
             published_by=args.by or getpass.getuser(),

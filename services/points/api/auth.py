@@ -63,17 +63,27 @@ def current_caller() -> Caller | None:
     return CALLER.get()
 
 
-def recorded_by(requested: str) -> str:
-    """Who recorded a work event: the authenticated caller; the request's own field only without authentication."""
+def acting_caller(requested: str, field: str) -> str:
+    """Who acts, for an audit field such as `recorded_by`: the authenticated caller's subject.
+
+    The request's own value is kept only without authentication (development mode); with it,
+    the request may leave the field empty or repeat its own subject, and anything else is
+    PERMISSION_DENIED (reason `<FIELD>_NOT_CALLER`).
+    """
     caller = CALLER.get()
     if caller is None:
         return requested
     if requested and requested != caller.subject:
         raise PermissionDenied(
-            "recorded_by is taken from your credentials; leave it empty or give your own subject",
-            reason="RECORDED_BY_NOT_CALLER",
+            f"{field} is taken from your credentials; leave it empty or give your own subject",
+            reason=f"{field.upper()}_NOT_CALLER",
         )
     return caller.subject
+
+
+def recorded_by(requested: str) -> str:
+    """Who recorded a work event (see acting_caller)."""
+    return acting_caller(requested, "recorded_by")
 
 
 def caller_of(subject: object, roles: object, outlets: object, *, via: str) -> Caller:

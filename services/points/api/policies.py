@@ -5,6 +5,7 @@ from __future__ import annotations
 import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
+from points.api.auth import acting_caller
 from points.api.convert import decimal_text
 from points.application.policies import PolicyAdministration, RetroactiveImpact
 from points.domain.policy import Policy
@@ -77,7 +78,7 @@ class PolicyServicer(policies_pb2_grpc.PolicyServiceServicer):
             document=request.document,
             source=request.source_name,
             effective_from=request.effective_from,
-            published_by=request.published_by,
+            published_by=acting_caller(request.published_by, "published_by"),  # the authenticated caller, when there is one
             reason=request.reason,
         )
         policy = self.administration.app.get_policy(version=published.policy.version, in_force_on="")[1]
@@ -107,7 +108,7 @@ class PolicyServicer(policies_pb2_grpc.PolicyServiceServicer):
         result = self.administration.recalculate(
             recalculation_id=request.request_id,
             version=request.version,
-            requested_by=request.requested_by,
+            requested_by=acting_caller(request.requested_by, "requested_by"),
             reason=request.reason,
         )
         return policies_pb2.RecalculatePointsResponse(events=result.events, position=result.position, replayed=result.replayed)

@@ -37,7 +37,8 @@ def parse_policy(text: str, source: str = "<policy>", *, effective_from: str | N
     except PolicyError as e:
         located = []
         for where, what in e.problems:
-            line = locate(text, where)
+            overridden = effective_from and where == "effective_from"  # the mistake is in the override, not the text
+            line = None if overridden else locate(text, where)
             located.append((where, f"line {line}: {what}" if line else what))
         raise PolicyError(source, located) from None
 
@@ -56,7 +57,7 @@ DIMENSION_PATH = re.compile(r"^roles\.([^.\[]+)\.dimensions(?:\.([A-Za-z0-9_]+))
 def locate(text: str, where: str) -> int | None:
     """The 1-based line of a problem's place in a policy written with table headers, if found."""
     lines = text.splitlines()
-    headers = [(i, m[1].replace(" ", "")) for i, line in enumerate(lines) if (m := HEADER.match(line))]
+    headers = [(i, _dotted(m[1])) for i, line in enumerate(lines) if (m := HEADER.match(line))]
     if m := RULE_PATH.match(where):
         role, index, key = m[1], int(m[2]), m[3]
         starts = [i for i, name in headers if name == f"roles.{role}.rules"]
@@ -66,12 +67,21 @@ def locate(text: str, where: str) -> int | None:
         start = next((i for i, name in headers if name == f"roles.{role}.dimensions"), None)
         return None if start is None else _key_line(lines, headers, start, key)
     if where.startswith("roles."):
-        role = where.split(".")[1]
-        start = next((i for i, name in headers if name.startswith(f"roles.{role}")), None)
+        parts = where.split(".")
+        role = parts[1]
+        own = next((i for i, name in headers if name == f"roles.{role}"), None)
+        if own is not None and len(parts) > 2:
+            return _key_line(lines, headers, own, parts[2])
+        start = own if own is not None else next((i for i, name in headers if name.startswith(f"roles.{role}.")), None)
         return None if start is None else start + 1
     first_header = headers[0][0] if headers else len(lines)
     key = where.split(".")[0]
     return next((i + 1 for i in range(first_header) if re.match(rf"^\s*{re.escape(key)}\s*=", lines[i])), None)
+
+
+def _dotted(header: str) -> str:
+    """A table header's key as a plain dotted path: `roles."a b" . rules` -> `roles.a b.rules`."""
+    return ".".join(part.strip("\"'") for part in re.findall(r'"[^"]*"|\'[^\']*\'|[^.\s]+', header))
 
 
 def _key_line(lines: list[str], headers: list[tuple[int, str]], start: int, key: str | None) -> int:

@@ -16,6 +16,7 @@ is the sum of weighted points, so it is exact however lines are grouped.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -23,9 +24,13 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from points.domain.errors import PointsError
-from points.domain.values import NAME, OUTLET_CLASSES
+from points.domain.values import ISO_DATE, NAME, OUTLET_CLASSES
 
 POINTS_PLACES = 4  # every points figure in the service has four decimal places
+MAX_LINE_POINTS = Decimal(10) ** 10  # one line's points; the ledger sums exact integers of 10^-4 points in 64 bits
+MAX_POINTS_PER_UNIT = Decimal(1_000_000)
+MAX_MULTIPLIER = Decimal(100)
+RULE_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}")
 POINTS_QUANTUM = Decimal(1).scaleb(-POINTS_PLACES)
 ONE = Decimal(1)
 
@@ -149,11 +154,11 @@ class Policy:
         for key in sorted(set(doc) - known):
             problems.append((key, f"unknown key (known: {', '.join(sorted(known))})"))
         version = doc.get("version")
-        if not isinstance(version, str) or not version.strip() or len(version) > 64:
-            problems.append(("version", "a non-empty string of at most 64 characters is required"))
+        if not isinstance(version, str) or not version.strip() or len(version) > 64 or not version.isprintable():
+            problems.append(("version", "a non-empty string of at most 64 printable characters is required"))
             version = ""
         effective = doc.get("effective_from")
-        if isinstance(effective, str):
+        if isinstance(effective, str) and ISO_DATE.fullmatch(effective):
             try:
                 effective = date.fromisoformat(effective)
             except ValueError:
@@ -180,7 +185,8 @@ class Policy:
                 if parsed is None:
                     continue
                 total = sum(parsed.weights.values(), Decimal(0))
-                if weights_total is not None and parsed.weights and total != weights_total:
+                all_weights_valid = len(parsed.weights) == len(role_doc.get("dimensions") or {})
+                if weights_total is not None and parsed.weights and all_weights_valid and total != weights_total:
                     problems.append(
                         (f"roles.{role}.dimensions", f"weights sum to {total}, but weights_total declares {weights_total}")
                     )
@@ -273,8 +279,8 @@ def _rule_from_document(
     for key in sorted(set(doc) - RULE_KEYS):
         problems.append((f"{here}.{key}", f"unknown key (known: {', '.join(sorted(RULE_KEYS))})"))
     rule_id, kind, dimension = doc.get("id"), doc.get("kind"), doc.get("dimension")
-    if not isinstance(rule_id, str) or not rule_id:
-        problems.append((f"{here}.id", "a rule id is required"))
+    if not isinstance(rule_id, str) or not RULE_ID.fullmatch(rule_id):
+        problems.append((f"{here}.id", "a rule id of 1-64 letters, digits, '-', '_' or '.' is required"))
     elif rule_id in seen_rule_ids:
         problems.append((f"{here}.id", f"duplicate rule id {rule_id!r}"))
     else:
@@ -284,8 +290,9 @@ def _rule_from_document(
     if not isinstance(dimension, str) or dimension not in dimensions:
         problems.append((f"{here}.dimension", f"unknown dimension {dimension!r}; declare it under the role's dimensions"))
     ppu = _decimal(doc.get("points_per_unit"))
-    if ppu is None:
-        problems.append((f"{here}.points_per_unit", "a decimal number is required"))
+    if ppu is None or abs(ppu) > MAX_POINTS_PER_UNIT:
+        problems.append((f"{here}.points_per_unit", f"a decimal number between -{MAX_POINTS_PER_UNIT} and {MAX_POINTS_PER_UNIT} is required"))
+        ppu = None
     when = doc.get("when", {})
     if not isinstance(when, dict) or not all(
         isinstance(k, str) and NAME.fullmatch(k) and isinstance(v, str) for k, v in when.items()
@@ -301,8 +308,8 @@ def _rule_from_document(
         value = _decimal(raw)
         if outlet_class not in OUTLET_CLASSES:
             problems.append((f"{here}.multiplier.{outlet_class}", "outlet classes are A, B and C"))
-        elif value is None or value <= 0:
-            problems.append((f"{here}.multiplier.{outlet_class}", f"a positive number is required, got {raw!r}"))
+        elif value is None or value <= 0 or value > MAX_MULTIPLIER:
+            problems.append((f"{here}.multiplier.{outlet_class}", f"a positive number up to {MAX_MULTIPLIER} is required, got {raw!r}"))
         else:
             multipliers[outlet_class] = value
     caps: dict[str, Decimal | None] = {}

@@ -22,7 +22,7 @@ from eventsourcing.domain import Aggregate
 from points.domain.directory import Employee, Outlet
 from points.domain.errors import AlreadyExists, FailedPrecondition, InvalidRequest, Violations
 from points.domain.identity import work_event_id_of
-from points.domain.policy import PointsLine
+from points.domain.policy import MAX_LINE_POINTS, PointsLine
 from points.domain.policy_book import PolicyCatalog
 from points.domain.values import (
     ATTRIBUTES_MAX,
@@ -202,18 +202,18 @@ def score_work(
         )
     v.raise_if_any()
     assert policy is not None and outlet is not None
+    lines = policy.score(
+        assignment.role, request.kind, request.quantity, outlet_class=outlet.outlet_class, attributes=request.attributes
+    )
+    if any(abs(line.points) > MAX_LINE_POINTS for line in lines):
+        v.add("quantity", "POINTS_TOO_LARGE", f"this work would earn more than {MAX_LINE_POINTS} points on one line")
+        v.raise_if_any()
     return ScoredWork(
         request=request,
         role=assignment.role,
         outlet_id=outlet_id,
         outlet_class=outlet.outlet_class,
-        lines=policy.score(
-            assignment.role,
-            request.kind,
-            request.quantity,
-            outlet_class=outlet.outlet_class,
-            attributes=request.attributes,
-        ),
+        lines=lines,
     )
 
 
