@@ -98,7 +98,6 @@ RPC_TABLE: Mapping[str, Rule] = {
     "/points.v1.PolicyService/RecalculatePoints": Rule(roles=frozenset({ADMIN}), writes=_one),
     "/points.v1.PolicyService/GetPolicy": Rule(roles=EVERYONE),
     "/points.v1.PolicyService/ListPolicies": Rule(roles=EVERYONE),
-    "/points.v1.PolicyService/RecalculatePoints": Rule(roles=frozenset({ADMIN}), writes=_one),
     "/points.v1.WorkEventService/CorrectWorkEvent": Rule(
         roles=frozenset({SUPERVISOR, ADMIN}), scoped=frozenset({SUPERVISOR}), targets=_employee, writes=_one
     ),
