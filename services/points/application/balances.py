@@ -110,15 +110,15 @@ class BalanceQueries:
         state = pages.resume(v, page_token, query)
         v.raise_if_any()
         assert month is not None
-        state_of = self.period_of(month)
-        if state is not None:
-            upto, after = int(state.get("upto", 0)), str(state.get("after", ""))
+        if state is not None:  # every page as of the first: its position, and whether the month was closed then
+            upto, after, closed = int(state.get("upto", 0)), str(state.get("after", "")), bool(state.get("closed"))
         else:
+            state_of = self.period_of(month)
             needed = max(min_position, state_of.position if state_of.closed else 0)
-            upto, after = self._wait(needed, timeout), ""
+            upto, after, closed = self._wait(needed, timeout), "", state_of.closed
         rows = self.store.statements(month, upto=upto, after_employee=after, limit=size + 1)
-        token = pages.issue(query, {"upto": upto, "after": rows[size - 1].employee_id}) if len(rows) > size else ""
-        return [_statement(r, month, state_of.closed) for r in rows[:size]], token, upto
+        token = pages.issue(query, {"upto": upto, "after": rows[size - 1].employee_id, "closed": closed}) if len(rows) > size else ""
+        return [_statement(r, month, closed) for r in rows[:size]], token, upto
 
     def watch(self, from_position: int, is_active: Callable[[], bool]) -> Iterator[LedgerEntry]:
         """The ledger's entries after `from_position`, then new ones as they are booked, until not active."""

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, Protocol
 
@@ -25,7 +25,11 @@ from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.rows import tuple_row
 
+from points.storage.access_records import AccessRecordStore
+from points.projections.rankings import create_statements as ranking_create_statements
 from points.projections.ledger import (
+    AUDIT_EVENT_COLUMNS,
+    CORRECTION_COLUMNS,
     LINE_COLUMNS,
     Booking,
     CapKey,
@@ -56,6 +60,29 @@ class StatementRows:
     dimensions: tuple[tuple[str, Decimal, Decimal], ...]
     adjustments: tuple[tuple[str, str, Decimal, Decimal], ...]  # (business month, dimension, points, weighted)
     event_count: int
+
+
+@dataclass
+class AuditRow:
+    """A work event as recorded, with its corrections and every line booked for it."""
+
+    position: int
+    event_id: str
+    employee_id: str
+    outlet_id: str
+    role: str
+    kind: str
+    quantity: str
+    occurred_on: str
+    occurred_at: str
+    recorded_at: str
+    recorded_by: str
+    source: str
+    request_id: str
+    attributes: str
+    status: str
+    corrections: list[tuple[Any, ...]] = field(default_factory=list)  # CORRECTION_COLUMNS
+    lines: list[LineRow] = field(default_factory=list)
 
 
 class BalanceView(Protocol):
@@ -98,11 +125,24 @@ TABLES = {
     ),
     "balance_caps": "employee_id TEXT NOT NULL, rule_id TEXT NOT NULL, scope TEXT NOT NULL, used BIGINT NOT NULL, PRIMARY KEY (employee_id, rule_id, scope)",
     "pay_periods": "period TEXT PRIMARY KEY, position BIGINT NOT NULL, closed_at TEXT NOT NULL, closed_by TEXT NOT NULL, reason TEXT NOT NULL",
+    "audit_events": (
+        "position BIGINT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, employee_id TEXT NOT NULL, outlet_id TEXT NOT NULL, "
+        "role TEXT NOT NULL, kind TEXT NOT NULL, quantity TEXT NOT NULL, occurred_on TEXT NOT NULL, occurred_at TEXT NOT NULL, "
+        "recorded_at TEXT NOT NULL, recorded_by TEXT NOT NULL, source TEXT NOT NULL, request_id TEXT NOT NULL, "
+        "attributes TEXT NOT NULL, status TEXT NOT NULL"
+    ),
+    "audit_corrections": (
+        "position BIGINT PRIMARY KEY, event_id TEXT NOT NULL, action TEXT NOT NULL, request_id TEXT NOT NULL, "
+        "reason TEXT NOT NULL, corrected_by TEXT NOT NULL, recorded_at TEXT NOT NULL, kind TEXT NOT NULL, "
+        "quantity TEXT NOT NULL, occurred_on TEXT NOT NULL"
+    ),
 }
 INDEXES = {
     "balance_lines_by_employee": "balance_lines (employee_id, booked_month, position, line_no)",
     "balance_lines_by_event": "balance_lines (event_id)",
     "balance_lines_by_pay_month": "balance_lines (booked_month, employee_id)",
+    "audit_events_by_employee": "audit_events (employee_id, position)",
+    "audit_corrections_by_event": "audit_corrections (event_id, position)",
 }
 COLUMNS = ", ".join(LINE_COLUMNS)
 NET_KEY = "event_id, employee_id, month, occurred_on, kind, quantity, rule_id, policy_version, dimension, multiplier"
@@ -142,9 +182,12 @@ class LedgerQueries:
         return "(" + ", ".join(self.P for _ in values) + ")"
 
     def create_view_statements(self) -> list[str]:
+        postgres = self.P == "%s"
         return [
             *(f"CREATE TABLE IF NOT EXISTS {self._t(name)} ({columns})" for name, columns in TABLES.items()),
+            AccessRecordStore.create_statement(self._t("access_records"), postgres),  # not a view table: reset keeps it
             *(f"CREATE INDEX IF NOT EXISTS {name} ON {self._t(on.split(' ')[0])} {on.split(' ', 1)[1]}" for name, on in INDEXES.items()),
+            *ranking_create_statements(self._t),  # the rankings read model (projections/rankings.py): reset keeps it
         ]
 
     # -- writing a page ----------------------------------------------------------------
@@ -223,6 +266,14 @@ class LedgerQueries:
                 "ON CONFLICT (employee_id, rule_id, scope) DO UPDATE SET used = excluded.used",
                 booking.usage,
             )
+        if booking.audit_events:
+            marks = ", ".join(p for _ in AUDIT_EVENT_COLUMNS)
+            curs.executemany(f"INSERT INTO {self._t('audit_events')} ({', '.join(AUDIT_EVENT_COLUMNS)}) VALUES ({marks})", booking.audit_events)
+        if booking.corrections:
+            marks = ", ".join(p for _ in CORRECTION_COLUMNS)
+            curs.executemany(f"INSERT INTO {self._t('audit_corrections')} ({', '.join(CORRECTION_COLUMNS)}) VALUES ({marks})", booking.corrections)
+        if booking.statuses:
+            curs.executemany(f"UPDATE {self._t('audit_events')} SET status = {p} WHERE event_id = {p}", booking.statuses)
         if booking.closes:
             curs.executemany(
                 f"INSERT INTO {self._t('pay_periods')} VALUES ({p}, {p}, {p}, {p}, {p})",
@@ -357,6 +408,39 @@ class LedgerQueries:
         if last is not None:
             closes = [c for c in closes if c.position < last]
         return lines, closes
+
+    def work_events(self, where: Sequence[tuple[str, str, Any]], *, newest_first: bool, after: int, limit: int) -> list[AuditRow]:
+        """Audit rows matching every (column, operator, value) filter, in log order, after a keyset position."""
+        p = self.P
+        clauses = [f"{column} {operator} {p}" for column, operator, _ in where]
+        params = [value for _, _, value in where]
+        if after:
+            clauses.append(f"position {'<' if newest_first else '>'} {p}")
+            params.append(after)
+        condition = " AND ".join(clauses) or "1 = 1"
+        with self._cursor(commit=False) as curs:
+            rows = self._all(
+                curs,
+                f"SELECT {', '.join(AUDIT_EVENT_COLUMNS)} FROM {self._t('audit_events')} WHERE {condition} "  # noqa: S608
+                f"ORDER BY position {'DESC' if newest_first else 'ASC'} LIMIT {p}",
+                [*params, limit],
+            )
+            events = [AuditRow(*r) for r in rows]
+            if not events:
+                return []
+            ids = [e.event_id for e in events]
+            corrections = self._all(
+                curs,
+                f"SELECT {', '.join(CORRECTION_COLUMNS)} FROM {self._t('audit_corrections')} WHERE event_id IN {self._in(ids)} ORDER BY position",  # noqa: S608
+                ids,
+            )
+            lines = self._all(
+                curs, f"SELECT {COLUMNS} FROM {self._t('balance_lines')} WHERE event_id IN {self._in(ids)} ORDER BY position, line_no", ids  # noqa: S608
+            )
+        for event in events:
+            event.corrections.extend(c for c in corrections if c[1] == event.event_id)
+            event.lines.extend(LineRow(*line) for line in lines if line[2] == event.event_id)
+        return events
 
     def reset(self, application_name: str) -> None:
         with self._cursor(commit=True) as curs:

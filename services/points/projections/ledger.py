@@ -11,6 +11,7 @@ month is already closed is booked in the first open month, so a closed period ne
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
@@ -143,12 +144,24 @@ class PeriodCloseRow:
     reason: str
 
 
+AUDIT_EVENT_COLUMNS = (
+    "position", "event_id", "employee_id", "outlet_id", "role", "kind", "quantity", "occurred_on", "occurred_at",
+    "recorded_at", "recorded_by", "source", "request_id", "attributes", "status",
+)  # fmt: skip
+CORRECTION_COLUMNS = (
+    "position", "event_id", "action", "request_id", "reason", "corrected_by", "recorded_at", "kind", "quantity", "occurred_on",
+)  # fmt: skip
+
+
 @dataclass
 class Booking:
     lines: list[LineRow]
     dimensions: list[tuple[str, str, str, int, int]]  # employee, booked month, dimension, points, weighted
     usage: list[tuple[str, str, str, int]]  # employee, rule, scope, used (only keys this page touched)
     closes: list[PeriodCloseRow]
+    audit_events: list[tuple[object, ...]] = field(default_factory=list)  # AUDIT_EVENT_COLUMNS
+    corrections: list[tuple[object, ...]] = field(default_factory=list)  # CORRECTION_COLUMNS
+    statuses: list[tuple[str, str]] = field(default_factory=list)  # (status, event_id)
 
 
 class _Ledger:
@@ -160,6 +173,9 @@ class _Ledger:
         self.lines: list[LineRow] = []
         self.dimensions: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         self.closes: list[PeriodCloseRow] = []
+        self.audit_events: list[tuple[object, ...]] = []
+        self.corrections: list[tuple[object, ...]] = []
+        self.statuses: list[tuple[str, str]] = []
 
     def row(self, row: LineRow) -> None:
         self.lines.append(row)
@@ -228,14 +244,41 @@ class _Ledger:
                         self.touched.add(key)
         return len(reversed_lines)
 
+    def audit(self, position: int, event: LedgerEvent) -> None:
+        """The audit trail's rows: each work event as recorded, each correction with who and why."""
+        event_id, at = str(event.originator_id), instant_text(event.timestamp)
+        if isinstance(event, WorkEvent.Recorded):
+            self.audit_events.append(
+                (
+                    position, event_id, event.employee_id, event.outlet_id, event.role, event.kind, str(event.quantity),
+                    event.occurred_on.isoformat(), instant_text(event.occurred_at) if event.occurred_at else "", at,
+                    event.recorded_by, event.source, event.request_id,
+                    json.dumps(dict(sorted(event.attributes.items())), ensure_ascii=False), "recorded",
+                )  # fmt: skip
+            )
+        elif isinstance(event, WorkEvent.Reversed):
+            self.corrections.append((position, event_id, "reverse", event.correction_id, event.reason, event.corrected_by, at, "", "", ""))
+            self.statuses.append(("reversed", event_id))
+        elif isinstance(event, WorkEvent.Amended):
+            self.corrections.append(
+                (position, event_id, "amend", event.correction_id, event.reason, event.corrected_by, at, event.kind,
+                 str(event.quantity), event.occurred_on.isoformat())  # fmt: skip
+            )
+            self.statuses.append(("amended", event_id))
+        elif isinstance(event, WorkEvent.Rescored):
+            self.corrections.append(
+                (position, event_id, "rescore", event.recalculation_id, event.reason, event.rescored_by, at, "", "", "")
+            )
+
     def take(self, position: int, event: LedgerEvent) -> None:
+        self.audit(position, event)
         if isinstance(event, PayCalendar.PeriodClosed):
             self.closed_through = event.period
             self.closes.append(PeriodCloseRow(event.period, position, instant_text(event.timestamp), event.closed_by, event.reason))
         elif isinstance(event, WorkEvent.Recorded):
             self.book_lines(position, event, 0, "recorded", counts=+1)
-        elif isinstance(event, WorkEvent.Rescored):
-            self.book_lines(position, event, self.reverse(position, event, counts=0), "rescored", counts=0)
+        elif isinstance(event, WorkEvent.Rescored):  # the event's count moves to its new lines with the points
+            self.book_lines(position, event, self.reverse(position, event, counts=-1), "rescored", counts=+1)
         elif isinstance(event, WorkEvent.Reversed):
             self.reverse(position, event, counts=-1)
         else:
@@ -258,4 +301,7 @@ def book(
         dimensions=[(e, m, d, p, w) for (e, m, d), (p, w) in sorted(ledger.dimensions.items())],
         usage=[(e, r, s, to_units(ledger.usage[(e, r, s)])) for (e, r, s) in sorted(ledger.touched) if (e, r, s) in ledger.usage],
         closes=ledger.closes,
+        audit_events=ledger.audit_events,
+        corrections=ledger.corrections,
+        statuses=ledger.statuses,
     )

@@ -10,18 +10,23 @@ from __future__ import annotations
 import sqlite3
 from contextlib import closing
 from pathlib import Path
+from uuid import UUID
 
 import psycopg
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from points.projections.balances import PostgresBalanceView, SQLiteBalanceView
+from points.storage.chain import CHAIN_TABLE, GENESIS, link
 from points.storage.settings import StoreSettings
 
 MIGRATION_LOCK = 0x706F696E7473  # "points"
 APPLICATION_NAME = "points"
 VIEW_NAME = "balances"
-REQUIRED_TABLES = ("points_events", "balance_lines", "balance_dimensions", "balance_caps", "pay_periods", "balances_tracking")
+REQUIRED_TABLES = (
+    "points_events", "points_chain", "balance_lines", "balance_dimensions", "balance_caps", "pay_periods",
+    "audit_events", "audit_corrections", "access_records", "balances_tracking",
+)  # fmt: skip
 
 
 def postgres_conninfo(store: StoreSettings) -> dict[str, str]:
@@ -43,7 +48,7 @@ def is_migrated(store: StoreSettings) -> bool:
             return False
         with closing(sqlite3.connect(f"file:{store.sqlite_path}?mode=ro", uri=True)) as conn:
             names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-        return {"stored_events", "tracking", "balance_lines", "balance_dimensions", "balance_caps", "pay_periods"} <= names
+        return {"stored_events", "points_chain", "tracking", *REQUIRED_TABLES[2:-1]} <= names
     with psycopg.connect(**postgres_conninfo(store), autocommit=True) as conn:
         for table in REQUIRED_TABLES:
             row = conn.execute("SELECT to_regclass(%s)", (f"{store.schema}.{table}",)).fetchone()
@@ -60,12 +65,84 @@ def migrate(store: StoreSettings) -> None:
             try:
                 conn.execute(psycopg.sql.SQL("CREATE SCHEMA IF NOT EXISTS {}").format(psycopg.sql.Identifier(store.schema)))
                 _create_event_store(store)
+                _protect_postgres(conn, store.schema)
+                _backfill_chain_postgres(conn, store.schema)
                 construct_view(store, create_table=True).datastore.close()
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     else:
         _create_event_store(store)
+        _protect_and_backfill_sqlite(store.sqlite_path)
         construct_view(store, create_table=True).datastore.close()
+
+
+APPEND_ONLY_TABLES = ("points_events", CHAIN_TABLE)
+
+
+def _protect_postgres(conn: psycopg.Connection, schema: str) -> None:
+    """Triggers that refuse UPDATE, DELETE and TRUNCATE on the log and its chain, whoever asks.
+
+    The library's insert lock (LOCK TABLE ... EXCLUSIVE) needs the service's role to hold
+    UPDATE on the table, so privileges alone cannot make it append-only: these triggers,
+    owned by the migrating role, can (see deploy/README.md for the two roles).
+    """
+    q = f'"{schema}"'
+    conn.execute(
+        f"CREATE OR REPLACE FUNCTION {q}.points_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION 'points: % on %.% is refused: the event log is append-only', "
+        "TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = '42501'; END $$"
+    )
+    for table in APPEND_ONLY_TABLES:
+        conn.execute(
+            f'CREATE OR REPLACE TRIGGER points_append_only BEFORE UPDATE OR DELETE ON {q}."{table}" '
+            f"FOR EACH ROW EXECUTE FUNCTION {q}.points_append_only()"
+        )
+        conn.execute(
+            f'CREATE OR REPLACE TRIGGER points_append_only_truncate BEFORE TRUNCATE ON {q}."{table}" '
+            f"FOR EACH STATEMENT EXECUTE FUNCTION {q}.points_append_only()"
+        )
+
+
+def _backfill_chain_postgres(conn: psycopg.Connection, schema: str) -> None:
+    """Links events stored before the chain existed (a store from an older release)."""
+    q = f'"{schema}"'
+    with conn.transaction():
+        conn.execute(f'LOCK TABLE {q}."points_events" IN EXCLUSIVE MODE')
+        row = conn.execute(f'SELECT position, hash FROM {q}."{CHAIN_TABLE}" ORDER BY position DESC LIMIT 1').fetchone()
+        position, head = (row[0], bytes(row[1])) if row else (0, GENESIS)
+        events = conn.execute(
+            f'SELECT notification_id, originator_id, originator_version, topic, state FROM {q}."points_events" '
+            "WHERE notification_id > %s ORDER BY notification_id",
+            (position,),
+        ).fetchall()
+        rows = []
+        for notification_id, originator_id, version, topic, state in events:
+            head = link(head, notification_id, originator_id, version, topic, bytes(state))
+            rows.append((notification_id, head))
+        if rows:
+            with conn.cursor() as curs:
+                curs.executemany(f'INSERT INTO {q}."{CHAIN_TABLE}" (position, hash) VALUES (%s, %s)', rows)
+
+
+def _protect_and_backfill_sqlite(path: str) -> None:
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        conn.execute("BEGIN IMMEDIATE")
+        for table in ("stored_events", CHAIN_TABLE):
+            for operation in ("UPDATE", "DELETE"):
+                conn.execute(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_append_only_{operation.lower()} BEFORE {operation} ON {table} "
+                    "BEGIN SELECT RAISE(ABORT, 'points: the event log is append-only'); END"
+                )
+        row = conn.execute(f"SELECT position, hash FROM {CHAIN_TABLE} ORDER BY position DESC LIMIT 1").fetchone()  # noqa: S608
+        position, head = (row[0], bytes(row[1])) if row else (0, GENESIS)
+        events = conn.execute(
+            "SELECT rowid, originator_id, originator_version, topic, state FROM stored_events WHERE rowid > ? ORDER BY rowid",
+            (position,),
+        ).fetchall()
+        for rowid, originator_id, version, topic, state in events:
+            head = link(head, rowid, UUID(originator_id), version, topic, bytes(state))
+            conn.execute(f"INSERT INTO {CHAIN_TABLE} (position, hash) VALUES (?, ?)", (rowid, head))  # noqa: S608
+        conn.execute("COMMIT")
 
 
 def _create_event_store(store: StoreSettings) -> None:

@@ -63,6 +63,7 @@ def _sqlite(url: str, path: str) -> StoreSettings:
         "SQLITE_DBNAME": file,
         "SQLITE_LOCK_TIMEOUT": "10",
         "SINGLE_ROW_TRACKING": "y",
+        "APPLICATION_RECORDER_TOPIC": "points.storage.chain:ChainedSQLiteApplicationRecorder",
         **CACHE,
     }
     return StoreSettings(url=url, backend="sqlite", base_env=env, sqlite_path=file)
@@ -101,6 +102,7 @@ def _postgres(url: str) -> StoreSettings:
         # tailing reader can then pass over an event that commits late.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "SINGLE_ROW_TRACKING": "y",
+        "APPLICATION_RECORDER_TOPIC": "points.storage.chain:ChainedPostgresApplicationRecorder",
         **CACHE,
     }
     return StoreSettings(url=url, backend="postgresql", base_env=env, schema=schema)

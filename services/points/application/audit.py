@@ -1,0 +1,129 @@
+"""The audit trail: work events with their history, the hash chain's verification, and the access records."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from points.application import pages
+from points.application.balances import check_min_position
+from points.domain.errors import NotFound, NotYetVisible, Violations
+from points.domain.values import NAME, check_identifier, parse_date
+from points.projections.balances import AuditRow
+from points.projections.balances import BalanceView as LedgerStore
+from points.projections.ledger import instant_text
+from points.projections.projector import BalanceProjector
+from points.storage.access_records import AccessRecord, AccessRecordStore
+from points.storage.chain import ChainReader, Verification
+
+DEFAULT_WAIT = 10.0
+
+
+@dataclass(frozen=True)
+class LedgerHead:
+    position: int
+    hash: bytes
+
+
+class AuditQueries:
+    def __init__(
+        self, *, store: LedgerStore, projector: BalanceProjector, chain: ChainReader, access: AccessRecordStore
+    ) -> None:
+        self.store = store
+        self.projector = projector
+        self.chain = chain
+        self.access = access
+
+    def list_work_events(self, *, filters: dict[str, str], newest_first: bool, page_size: int, page_token: str,
+                         min_position: int, timeout: float | None) -> tuple[list[AuditRow], str]:
+        """Work events matching every given filter, with their lines and corrections."""
+        v = Violations()
+        where: list[tuple[str, str, Any]] = []
+        for field in ("employee_id", "outlet_id"):
+            if filters.get(field):
+                check_identifier(v, field, filters[field], field.split("_")[0])
+                where.append((field, "=", filters[field]))
+        if filters.get("recorded_by"):
+            where.append(("recorded_by", "=", filters["recorded_by"]))
+        if filters.get("kind"):
+            if not NAME.fullmatch(filters["kind"]):
+                v.add("kind", "UNKNOWN_KIND", "kinds are lower_snake_case")
+            where.append(("kind", "=", filters["kind"]))
+        for field, operator in (("occurred_from", ">="), ("occurred_to", "<=")):
+            if filters.get(field):
+                day = parse_date(v, field, filters[field])
+                if day is not None:
+                    where.append(("occurred_on", operator, day.isoformat()))
+        for field, operator in (("recorded_from", ">="), ("recorded_to", "<=")):
+            if filters.get(field):
+                moment = _instant(v, field, filters[field])
+                if moment is not None:
+                    where.append(("recorded_at", operator, instant_text(moment)))
+        check_min_position(v, min_position)
+        size = pages.page_size(v, page_size)
+        query = {"audit": sorted(filters.items()), "newest_first": newest_first}
+        state = pages.resume(v, page_token, query)
+        v.raise_if_any()
+        after = int(state.get("after", 0)) if state else 0
+        if state is None:
+            self._wait(min_position, timeout)
+        rows = self.store.work_events(where, newest_first=newest_first, after=after, limit=size + 1)  # type: ignore[attr-defined]
+        token = pages.issue(query, {"after": rows[size - 1].position}) if len(rows) > size else ""
+        return rows[:size], token
+
+    def get_work_event(self, *, event_id: str, min_position: int, timeout: float | None) -> AuditRow:
+        v = Violations()
+        if not event_id or len(event_id) > 64:
+            v.add("event_id", "MALFORMED_EVENT_ID", "an event id as returned by RecordWorkEvent is required")
+        check_min_position(v, min_position)
+        v.raise_if_any()
+        self._wait(min_position, timeout)
+        rows = self.store.work_events([("event_id", "=", event_id)], newest_first=False, after=0, limit=1)  # type: ignore[attr-defined]
+        if not rows:
+            raise NotFound(f"no work event {event_id}", reason="WORK_EVENT_NOT_FOUND")
+        return rows[0]
+
+    def verify_ledger(self, *, from_position: int, to_position: int) -> Verification:
+        """Recomputes the hash chain from `from_position` (default 1) to `to_position` (default: the head)."""
+        v = Violations()
+        if from_position < 0 or to_position < 0:
+            v.add("from_position" if from_position < 0 else "to_position", "NEGATIVE_POSITION", "positions are 0 or more")
+        elif to_position and to_position < max(from_position, 1):
+            v.add("to_position", "EMPTY_RANGE", "to_position must not be before from_position")
+        v.raise_if_any()
+        head_position, _ = self.chain.head()
+        return self.chain.verify(max(from_position, 1), to_position or head_position)
+
+    def ledger_head(self) -> LedgerHead:
+        position, digest = self.chain.head()
+        return LedgerHead(position, digest)
+
+    def list_access_records(self, *, caller: str, method: str, decision: str, newest_first: bool, page_size: int,
+                            page_token: str) -> tuple[list[AccessRecord], str]:
+        v = Violations()
+        if decision and decision not in ("allowed", "denied"):
+            v.add("decision", "UNKNOWN_DECISION", "decision is 'allowed' or 'denied'")
+        size = pages.page_size(v, page_size)
+        query = {"access": [caller, method, decision], "newest_first": newest_first}
+        state = pages.resume(v, page_token, query)
+        v.raise_if_any()
+        where = [(c, value) for c, value in (("caller", caller), ("method", method), ("decision", decision)) if value]
+        rows = self.access.list(where, newest_first=newest_first, after=int(state.get("after", 0)) if state else 0, limit=size + 1)
+        token = pages.issue(query, {"after": rows[size - 1].id}) if len(rows) > size else ""
+        return rows[:size], token
+
+    def _wait(self, min_position: int, timeout: float | None) -> None:
+        if min_position and not self.projector.wait_for(min_position, DEFAULT_WAIT if timeout is None else timeout):
+            raise NotYetVisible(f"the audit view has reached position {self.projector.position}, not yet {min_position}; retry")
+
+
+def _instant(v: Violations, field: str, text: str) -> datetime | None:
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        moment = None
+    if moment is None or moment.tzinfo is None:
+        v.add(field, "MALFORMED_TIMESTAMP", "an RFC 3339 timestamp with a time zone is required, e.g. 2026-11-28T09:30:00Z")
+        return None
+    return moment

@@ -1,0 +1,127 @@
+"""The read audit: one record per call to the service, allowed or denied, appended in small batches.
+
+Records go to their own table beside the views (not a view: a rebuild must never drop them).
+A background writer takes them from a queue and appends each batch in one transaction, so
+auditing adds no database round trip to a call; `flush()` waits until every record so far
+is stored (tests, shutdown).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+COLUMNS = ("at", "caller", "method", "employee_id", "outlet_id", "period", "decision", "code")
+
+
+@dataclass(frozen=True)
+class AccessRecord:
+    at: str
+    caller: str
+    method: str
+    employee_id: str
+    outlet_id: str
+    period: str
+    decision: str  # "allowed" or "denied"
+    code: str  # the gRPC status code's name
+    id: int = 0
+
+
+class AccessRecordStore:
+    """The access_records table, on the ledger view's database and connections."""
+
+    def __init__(self, view: Any) -> None:
+        self.view = view
+        self.table = view._t("access_records")  # noqa: SLF001 - the view knows how to name its tables
+        self.p = view.P
+
+    @staticmethod
+    def create_statement(table: str, postgres: bool) -> str:
+        key = "id BIGSERIAL PRIMARY KEY" if postgres else "id INTEGER PRIMARY KEY"  # append-only: rowids only grow
+        return (
+            f"CREATE TABLE IF NOT EXISTS {table} ({key}, at TEXT NOT NULL, caller TEXT NOT NULL, method TEXT NOT NULL, "
+            "employee_id TEXT NOT NULL, outlet_id TEXT NOT NULL, period TEXT NOT NULL, decision TEXT NOT NULL, code TEXT NOT NULL)"
+        )
+
+    def append(self, records: Sequence[AccessRecord]) -> None:
+        marks = ", ".join(self.p for _ in COLUMNS)
+        with self.view._cursor(commit=True) as curs:  # noqa: SLF001
+            curs.executemany(
+                f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({marks})",  # noqa: S608
+                [tuple(getattr(r, c) for c in COLUMNS) for r in records],
+            )
+
+    def list(self, where: Sequence[tuple[str, Any]], *, newest_first: bool, after: int, limit: int) -> list[AccessRecord]:
+        clauses = [f"{column} = {self.p}" for column, _ in where]
+        params: list[Any] = [value for _, value in where]
+        if after:
+            clauses.append(f"id {'<' if newest_first else '>'} {self.p}")
+            params.append(after)
+        condition = " AND ".join(clauses) or "1 = 1"
+        with self.view._cursor(commit=False) as curs:  # noqa: SLF001
+            rows = self.view._all(  # noqa: SLF001
+                curs,
+                f"SELECT {', '.join(COLUMNS)}, id FROM {self.table} WHERE {condition} "  # noqa: S608
+                f"ORDER BY id {'DESC' if newest_first else 'ASC'} LIMIT {self.p}",
+                [*params, limit],
+            )
+        return [AccessRecord(*row) for row in rows]
+
+
+class AccessLog:
+    """Queues access records and appends them in batches from one background thread."""
+
+    def __init__(self, store: AccessRecordStore, *, batch: int = 500, interval: float = 0.05) -> None:
+        self.store = store
+        self.batch = batch
+        self.interval = interval
+        self._queue: queue.Queue[AccessRecord] = queue.Queue()
+        self._idle = threading.Condition()
+        self._pending = 0
+        self._stopping = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="access-log", daemon=True)
+        self._thread.start()
+
+    def record(self, record: AccessRecord) -> None:
+        with self._idle:
+            self._pending += 1
+        self._queue.put(record)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Waits until every record so far is stored; False on timeout."""
+        with self._idle:
+            return self._idle.wait_for(lambda: self._pending == 0, timeout)
+
+    def close(self) -> None:
+        self.flush()
+        self._stopping.set()
+        self._thread.join(5)
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                first = self._queue.get(timeout=self.interval)
+            except queue.Empty:
+                continue
+            records = [first]
+            while len(records) < self.batch:
+                try:
+                    records.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            for attempt in range(5):
+                try:
+                    self.store.append(records)
+                    break
+                except Exception:  # the database may be restarting: keep the records and retry
+                    log.exception("could not store %d access records (attempt %d)", len(records), attempt + 1)
+                    self._stopping.wait(0.2 * 2**attempt)
+            with self._idle:
+                self._pending -= len(records)
+                self._idle.notify_all()
