@@ -1,4 +1,4 @@
-"""`points policy ...` and `points explain ...`: commands that call a running server over gRPC."""
+"""`points policy ...`, `points explain ...` and `points audit ...`: commands that call a running server over gRPC."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import getpass
 import os
 import sys
+import time
 from decimal import Decimal
 from pathlib import Path
 
@@ -14,7 +15,7 @@ from grpc_status import rpc_status
 
 from points.application.policy_file import parse_policy, read_policy_file
 from points.domain.policy import PolicyError
-from points.v1 import balances_pb2, balances_pb2_grpc, policies_pb2, policies_pb2_grpc
+from points.v1 import audit_pb2, audit_pb2_grpc, balances_pb2, balances_pb2_grpc, policies_pb2, policies_pb2_grpc
 
 
 def _server_options(parser: argparse.ArgumentParser) -> None:
@@ -46,6 +47,16 @@ def add_client_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     listing = policy_commands.add_parser("list", help="list published versions")
     _server_options(listing)
 
+    audit = commands.add_parser("audit", help="prove the event log was not rewritten")
+    audit_commands = audit.add_subparsers(dest="audit_command", required=True)
+    verify = audit_commands.add_parser("verify", help="recompute the hash chain; name the first position that does not match")
+    verify.add_argument("--from", dest="from_position", type=int, default=0)
+    verify.add_argument("--to", dest="to_position", type=int, default=0, help="default: the current head")
+    verify.add_argument("--expect-head", default="", help="POSITION:HASH kept from an earlier `points audit head`")
+    _server_options(verify)
+    head = audit_commands.add_parser("head", help="print the current position and head hash (keep it outside the database)")
+    _server_options(head)
+
     explain = commands.add_parser("explain", help="every points line behind an employee's balance for a period")
     explain.add_argument("employee_id")
     explain.add_argument("period", help="YYYY-MM, YYYY-Qn or YYYY")
@@ -56,13 +67,15 @@ def run_client(args: argparse.Namespace) -> int | None:
     """Runs a client command; None when `args` is not one."""
     if args.command == "policy" and args.policy_command == "validate":
         return _validate(args)
-    if args.command not in ("policy", "explain"):
+    if args.command not in ("policy", "explain", "audit"):
         return None
     channel = _channel(args)
     metadata = (("authorization", f"Bearer {args.token}"),) if args.token else ()
     try:
         if args.command == "explain":
             return _explain(balances_pb2_grpc.BalanceServiceStub(channel), args, metadata)
+        if args.command == "audit":
+            return _audit(audit_pb2_grpc.AuditServiceStub(channel), args, metadata)
         stub = policies_pb2_grpc.PolicyServiceStub(channel)
         if args.policy_command == "recalculate":
             return _recalculate(stub, args, metadata)
@@ -132,6 +145,33 @@ def _recalculate(stub: policies_pb2_grpc.PolicyServiceStub, args: argparse.Names
     )
     state = "already done (replay)" if response.replayed else "done"
     print(f"recalculation {args.request_id} under {args.version} {state}: {response.events} events rescored, position {response.position}")
+    return 0
+
+
+def _audit(stub: audit_pb2_grpc.AuditServiceStub, args: argparse.Namespace, metadata: tuple) -> int:  # type: ignore[type-arg]
+    if args.audit_command == "head":
+        head = stub.GetLedgerHead(audit_pb2.GetLedgerHeadRequest(), metadata=metadata, timeout=30)
+        print(f"{head.position}:{head.hash}")
+        return 0
+    to_position = args.to_position
+    expected = ""
+    if args.expect_head:
+        position, _, expected = args.expect_head.partition(":")
+        to_position = int(position)
+    started = time.perf_counter()
+    result = stub.VerifyLedger(
+        audit_pb2.VerifyLedgerRequest(from_position=args.from_position, to_position=to_position), metadata=metadata, timeout=3600
+    )
+    elapsed = time.perf_counter() - started
+    if not result.verified:
+        print(f"NOT VERIFIED at position {result.first_bad_position}: {result.problem} ({result.checked} events matched before it)")
+        return 1
+    if expected and result.head_hash != expected:
+        print(f"NOT VERIFIED: the chain verifies, but its hash at {result.to_position} is {result.head_hash}, not the kept {expected}")
+        return 1
+    rate = result.checked / elapsed if elapsed > 0 else 0.0
+    print(f"verified {result.checked} events, positions {result.from_position}..{result.to_position}, head {result.head_hash} "
+          f"({elapsed:.2f}s, {rate:,.0f} events/s)")
     return 0
 
 
