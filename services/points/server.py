@@ -22,16 +22,30 @@ from points.api.errors import ErrorInterceptor
 from points.api.limits import DefaultDeadlineInterceptor, WriteRateLimiter
 from points.api.security import SecuritySettings
 from points.api.servicers import BalanceServicer, DirectoryServicer, WorkEventServicer
+from points.api.access_log import AccessAuditInterceptor
+from points.api.audit import AuditServicer
 from points.api.periods import PeriodServicer
+from points.api.servicers import remaining_time
+from points.application.audit import AuditQueries
+from points.application.group_commit import GroupCommitter
+from points.storage.access_records import AccessLog, AccessRecordStore
+from points.storage.chain import ChainReader
 from points.api.policies import PolicyServicer
+from points.api.rankings import RankingServicer
 from points.application.balances import BalanceQueries
 from points.application.policies import PolicyAdministration
 from points.application.points import PointsApplication
 from points.application.policy_file import parse_policy, read_policy_file
+from points.application.rankings import Rankings
+from points.projections.rankings import RankingReads
+from points.observability import MeteredPointsApplication, Metrics, OperationsPorts, RequestMetricsInterceptor, projection_lag
+from points.projections.leader import ProjectorElection, projection_lock_key
 from points.projections.projector import BalanceProjector
-from points.storage.migrate import APPLICATION_NAME, construct_view, is_migrated, migrate
+from points.storage.migrate import APPLICATION_NAME, VIEW_NAME, construct_view, is_migrated, migrate, postgres_conninfo
 from points.storage.settings import DEFAULT_DATABASE_URL, SettingsError, StoreSettings, parse_database_url
 from points.v1 import (
+    audit_pb2,
+    audit_pb2_grpc,
     balances_pb2,
     balances_pb2_grpc,
     directory_pb2,
@@ -40,6 +54,8 @@ from points.v1 import (
     periods_pb2_grpc,
     policies_pb2,
     policies_pb2_grpc,
+    rankings_pb2,
+    rankings_pb2_grpc,
     work_events_pb2,
     work_events_pb2_grpc,
 )
@@ -52,6 +68,8 @@ SERVICE_NAMES = (
     balances_pb2.DESCRIPTOR.services_by_name["BalanceService"].full_name,
     policies_pb2.DESCRIPTOR.services_by_name["PolicyService"].full_name,
     periods_pb2.DESCRIPTOR.services_by_name["PeriodService"].full_name,
+    rankings_pb2.DESCRIPTOR.services_by_name["RankingService"].full_name,
+    audit_pb2.DESCRIPTOR.services_by_name["AuditService"].full_name,
 )
 
 
@@ -68,6 +86,10 @@ class Settings:
     business_timezone: str = "UTC"
     max_workers: int = 16
     migrate: bool = True  # create tables when the store has none
+    run_projector: bool = True  # project in this process (leader-elected on PostgreSQL); False: API only
+    metrics_port: int = 0  # Prometheus /metrics over HTTP; 0: off
+    health_port: int = 0  # plaintext gRPC health only, for probes that cannot speak TLS; 0: off
+    ops_host: str = "127.0.0.1"  # where the metrics and health ports listen
     clock: Callable[[], datetime] = field(default=system_clock, compare=False)
     security: SecuritySettings = field(default_factory=SecuritySettings)  # TLS, authentication, limits
 
@@ -81,8 +103,20 @@ class PointsService:
     projector: BalanceProjector
     balances: BalanceQueries
     policies: PolicyAdministration
+    rankings: Rankings | None = None  # peer-group rankings (application/rankings.py)
+    metrics: Metrics | None = None
+    election: ProjectorElection | None = None  # set by start_projection on PostgreSQL
+    audit: AuditQueries | None = None
+    access_log: AccessLog | None = None
+    committer: GroupCommitter | None = None
 
     def close(self) -> None:
+        if self.committer is not None:
+            self.committer.close()
+        if self.access_log is not None:
+            self.access_log.close()
+        if self.election is not None:
+            self.election.stop()
         self.projector.stop()
         self.projector.view.datastore.close()  # type: ignore[attr-defined]
         self.app.close()
@@ -101,8 +135,10 @@ def build_service(settings: Settings, *, start_projector: bool = True) -> Points
             )
         migrate(store)
     projector_ref: list[BalanceProjector] = []
-    app = PointsApplication(
+    metrics = Metrics()
+    app = MeteredPointsApplication(
         store.env(create_table=False),
+        on_appended=metrics.count_appended,
         clock=settings.clock,
         business_timezone=ZoneInfo(settings.business_timezone),
         on_saved=lambda position: projector_ref[0].wake() if projector_ref else None,
@@ -111,11 +147,38 @@ def build_service(settings: Settings, *, start_projector: bool = True) -> Points
     view = construct_view(store, create_table=False)
     projector = BalanceProjector(recorder=app.recorder, mapper=app.mapper, view=view, application_name=APPLICATION_NAME)
     projector_ref.append(projector)
+    metrics.watch_projection(
+        VIEW_NAME, lambda: projection_lag(app.recorder, app.mapper, lambda: view.position(APPLICATION_NAME), now=system_clock)
+    )
     if start_projector:
         projector.start()
     balances = BalanceQueries(projector=projector, store=view, employee_exists=app.employee_exists, period_of=app.period)
     policies = PolicyAdministration(app=app, store=view, projector=projector)
-    return PointsService(store=store, app=app, projector=projector, balances=balances, policies=policies)
+    rankings = Rankings(app=app, reads=RankingReads(view=view, recorder=app.recorder, mapper=app.mapper), projector=projector)
+    access = AccessRecordStore(view)
+    audit = AuditQueries(store=view, projector=projector, chain=ChainReader(app.recorder), access=access)
+    return PointsService(
+        store=store, app=app, projector=projector, balances=balances, policies=policies, rankings=rankings, metrics=metrics,
+        audit=audit, access_log=AccessLog(access), committer=GroupCommitter(app.record_work_events),
+    )  # fmt: skip
+
+
+def start_projection(service: PointsService) -> None:
+    """Runs the projector in this process: on PostgreSQL only while it holds the projection's advisory lock."""
+    if service.store.backend != "postgresql":
+        service.projector.start()  # embedded: one process owns the file
+        return
+    metrics = service.metrics or Metrics()
+    metrics.leader.labels(VIEW_NAME).set(0)
+    service.election = ProjectorElection(
+        service.projector,
+        conninfo=postgres_conninfo(service.store),
+        lock_key=projection_lock_key(service.store.schema, VIEW_NAME),
+        projection=VIEW_NAME,
+        channel=getattr(service.app.recorder, "channel_name", ""),
+        on_change=lambda leading: metrics.leader.labels(VIEW_NAME).set(1 if leading else 0),
+    )
+    service.election.start()
 
 
 def _grpc_server(service: PointsService, security: SecuritySettings, max_workers: int) -> grpc.Server:
@@ -123,6 +186,10 @@ def _grpc_server(service: PointsService, security: SecuritySettings, max_workers
     limits = security.limits
     interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor(), DefaultDeadlineInterceptor(limits.default_deadline)]
     authenticator = security.authenticator()
+    if service.access_log is not None:  # outside the error mapping: records every call's final code
+        interceptors.insert(0, AccessAuditInterceptor(service.access_log, service.app.clock, authenticated=authenticator is not None))
+    if service.metrics is not None:
+        interceptors.insert(0, RequestMetricsInterceptor(service.metrics))  # outermost: sees every call's final code
     if authenticator is not None:
         limiter = WriteRateLimiter(limits.write_rate, limits.write_burst)
         interceptors.append(AccessInterceptor(authenticator, service.app.employee_outlets, limiter))
@@ -147,10 +214,14 @@ def create_server(
         log.warning("%s", warning)
     server = _grpc_server(service, security, max_workers)
     directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(service.app), server)
-    work_events_pb2_grpc.add_WorkEventServiceServicer_to_server(WorkEventServicer(service.app), server)
+    work_events_pb2_grpc.add_WorkEventServiceServicer_to_server(WorkEventServicer(service.app, service.committer), server)
     balances_pb2_grpc.add_BalanceServiceServicer_to_server(BalanceServicer(service.balances), server)
     policies_pb2_grpc.add_PolicyServiceServicer_to_server(PolicyServicer(service.policies), server)
     periods_pb2_grpc.add_PeriodServiceServicer_to_server(PeriodServicer(service.app), server)
+    if service.rankings is not None:
+        rankings_pb2_grpc.add_RankingServiceServicer_to_server(RankingServicer(service.rankings), server)
+    if service.audit is not None:
+        audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(service.audit, remaining_time), server)
 
     health_servicer = health.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
@@ -172,16 +243,49 @@ def serve(settings: Settings) -> None:
     security = settings.security
     for warning in security.check(settings.host):  # refuse before opening the store; say it where it is seen
         print(f"points: WARNING: {warning}", file=sys.stderr, flush=True)
-    service = build_service(settings)
+    service = build_service(settings, start_projector=False)
+    ports = OperationsPorts(service.metrics, settings.ops_host, metrics_port=settings.metrics_port, health_port=settings.health_port)
     try:
         server, port = create_server(service, settings.host, settings.port, max_workers=settings.max_workers, security=security)
+        ports.start()
     except BaseException:
         service.close()
         raise
+    if settings.run_projector:
+        start_projection(service)
     server.start()
     transport = ("mutual TLS" if security.client_ca else "TLS") if security.tls else "plaintext"
     log.info("points serving on %s:%d (%s), store %s", settings.host, port, transport, service.store.redacted_url)
     print(f"points: serving gRPC on {settings.host}:{port} ({transport}, store {service.store.redacted_url})", flush=True)
+    ports.ready()
+    _wait_for_signal()
+    ports.draining()
+    server.stop(grace=10).wait()
+    service.close()
+    ports.stop()
+
+
+def project(settings: Settings) -> None:
+    """`points project`: the projector alone, leader-elected on PostgreSQL; until SIGINT or SIGTERM, then hands over."""
+    service = build_service(settings, start_projector=False)
+    ports = OperationsPorts(service.metrics, settings.ops_host, metrics_port=settings.metrics_port, health_port=settings.health_port)
+    try:
+        ports.start()
+    except BaseException:
+        service.close()
+        raise
+    start_projection(service)
+    elected = "leader-elected" if service.election is not None else "embedded, no election"
+    log.info("points projecting %s (%s), store %s", VIEW_NAME, elected, service.store.redacted_url)
+    print(f"points: projecting {VIEW_NAME} ({elected}, store {service.store.redacted_url})", flush=True)
+    ports.ready()
+    _wait_for_signal()
+    ports.draining()
+    service.close()  # finishes the page in hand and gives up the lock: a follower takes over at once
+    ports.stop()
+
+
+def _wait_for_signal() -> None:
     stopped = threading.Event()
 
     def on_signal(signum: int, frame: object) -> None:
@@ -190,5 +294,3 @@ def serve(settings: Settings) -> None:
     signal.signal(signal.SIGINT, on_signal)
     signal.signal(signal.SIGTERM, on_signal)
     stopped.wait()
-    server.stop(grace=10).wait()
-    service.close()

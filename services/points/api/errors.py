@@ -13,6 +13,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from points.domain.errors import AlreadyExists, FailedPrecondition, InvalidRequest, NotFound, NotYetVisible, PointsError
+from points.application.group_commit import WriteQueueTimeout
 from points.domain.policy import PolicyError
 
 log = logging.getLogger(__name__)
@@ -49,6 +50,7 @@ CODES: dict[type[PointsError], int] = {
     AlreadyExists: code_pb2.ALREADY_EXISTS,
     FailedPrecondition: code_pb2.FAILED_PRECONDITION,
     NotYetVisible: code_pb2.UNAVAILABLE,
+    WriteQueueTimeout: code_pb2.UNAVAILABLE,
     Unauthenticated: code_pb2.UNAUTHENTICATED,
     PermissionDenied: code_pb2.PERMISSION_DENIED,
     ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,

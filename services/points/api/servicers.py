@@ -9,6 +9,7 @@ import grpc
 from points.api import convert
 from points.api.auth import acting_caller, recorded_by
 from points.application.balances import BalanceQueries
+from points.application.group_commit import GroupCommitter
 from points.application.points import PointsApplication, WorkFields
 from points.api.errors import status_of
 from points.application.results import WorkRecorded
@@ -92,12 +93,16 @@ def work_fields(request: work_events_pb2.RecordWorkEventRequest) -> WorkFields:
 
 
 class WorkEventServicer(work_events_pb2_grpc.WorkEventServiceServicer):
-    def __init__(self, app: PointsApplication) -> None:
+    def __init__(self, app: PointsApplication, committer: GroupCommitter | None = None) -> None:
         self.app = app
+        self.committer = committer
 
     def RecordWorkEvent(self, request: work_events_pb2.RecordWorkEventRequest, context: grpc.ServicerContext) -> work_events_pb2.RecordWorkEventResponse:
-        """Records and scores one work event."""
-        return convert.recorded_message(self.app.record_work_event(work_fields(request)))
+        """Records and scores one work event (committed together with others arriving at the same time)."""
+        fields = work_fields(request)
+        if self.committer is None:
+            return convert.recorded_message(self.app.record_work_event(fields))
+        return convert.recorded_message(self.committer.record(fields, remaining_time(context)))
 
     def RecordWorkEvents(self, request: work_events_pb2.RecordWorkEventsRequest, context: grpc.ServicerContext) -> work_events_pb2.RecordWorkEventsResponse:
         """Records many work events, each with its own result."""

@@ -313,6 +313,8 @@ class PointsApplication(Application[UUID]):
         employees: dict[str, Employee | None] = {}
         outlets: dict[str, Outlet | None] = {}
         new: dict[int, WorkEvent] = {}
+        catalog: PolicyCatalog | None = None
+        now = self._now()
         for i, request in requests.items():
             try:
                 position = stored.get((request.event_id, 1))
@@ -322,7 +324,8 @@ class PointsApplication(Application[UUID]):
                     existing.check_replay_of(request)
                     results[i] = _recorded(existing, position, replayed=True)
                 else:
-                    new[i] = WorkEvent.record(self._score(request, employees, outlets), timestamp=self._now())
+                    catalog = catalog or self.policies()
+                    new[i] = WorkEvent.record(self._score(request, employees, outlets, catalog), timestamp=now)
             except PointsError as e:
                 results[i] = e
 
@@ -498,8 +501,13 @@ class PointsApplication(Application[UUID]):
         )
 
     def _score(
-        self, request: WorkRequest, employees: dict[str, Employee | None], outlets: dict[str, Outlet | None]
+        self,
+        request: WorkRequest,
+        employees: dict[str, Employee | None],
+        outlets: dict[str, Outlet | None],
+        policies: PolicyCatalog | None = None,
     ) -> Any:
+        """Scores one request; a batch passes its caches and the policy catalog it read once."""
         if request.employee_id not in employees:
             employees[request.employee_id] = self._get(employee_id_of(request.employee_id))
 
@@ -508,7 +516,9 @@ class PointsApplication(Application[UUID]):
                 outlets[outlet_id] = self._get(outlet_id_of(outlet_id))
             return outlets[outlet_id]
 
-        return score_work(request, employee=employees[request.employee_id], find_outlet=find_outlet, policies=self.policies())
+        return score_work(
+            request, employee=employees[request.employee_id], find_outlet=find_outlet, policies=policies or self.policies()
+        )
 
     def _check_role(self, v: Violations, field_name: str, role: str) -> None:
         if not role:

@@ -239,14 +239,20 @@ class LedgerQueries:
         return booked
 
     def _usage(self, curs: Any, keys: set[CapKey]) -> dict[CapKey, int]:
+        """Cap usage for `keys`: read by employee and scope (two short IN lists), then matched exactly."""
         usage: dict[CapKey, int] = {}
-        ordered = sorted(keys)
-        for start in range(0, len(ordered), 300):
-            chunk = ordered[start : start + 300]
-            pairs = " OR ".join(f"(employee_id = {self.P} AND rule_id = {self.P} AND scope = {self.P})" for _ in chunk)
-            params = [value for key in chunk for value in key]
-            for e, r, s, used in self._all(curs, f"SELECT employee_id, rule_id, scope, used FROM {self._t('balance_caps')} WHERE {pairs}", params):
-                usage[(e, r, s)] = int(used)
+        employees = sorted({key[0] for key in keys})
+        scopes = sorted({key[2] for key in keys})
+        for start in range(0, len(employees), 400):
+            chunk = employees[start : start + 400]
+            for e, r, s, used in self._all(
+                curs,
+                f"SELECT employee_id, rule_id, scope, used FROM {self._t('balance_caps')} "  # noqa: S608
+                f"WHERE employee_id IN {self._in(chunk)} AND scope IN {self._in(scopes)}",
+                [*chunk, *scopes],
+            ):
+                if (e, r, s) in keys:
+                    usage[(e, r, s)] = int(used)
         return usage
 
     def _write(self, curs: Any, booking: Booking) -> None:
