@@ -226,6 +226,7 @@ class WorkEvent(Aggregate):
         employee_id: str
         role: str
         outlet_id: str
+        outlet_requested: bool  # the recorder named the outlet (else: the assignment's on occurred_on)
         outlet_class: str
         kind: str
         quantity: Decimal
@@ -243,6 +244,7 @@ class WorkEvent(Aggregate):
         employee_id: str,
         role: str,
         outlet_id: str,
+        outlet_requested: bool,
         outlet_class: str,
         kind: str,
         quantity: Decimal,
@@ -258,6 +260,7 @@ class WorkEvent(Aggregate):
         self.employee_id = employee_id
         self.role = role
         self.outlet_id = outlet_id
+        self.outlet_requested = outlet_requested
         self.outlet_class = outlet_class
         self.kind = kind
         self.quantity = quantity
@@ -282,6 +285,7 @@ class WorkEvent(Aggregate):
             employee_id=r.employee_id,
             role=scored.role,
             outlet_id=scored.outlet_id,
+            outlet_requested=bool(r.outlet_id),
             outlet_class=scored.outlet_class,
             kind=r.kind,
             quantity=r.quantity,
@@ -361,6 +365,8 @@ class WorkEvent(Aggregate):
         corrected_by: str
         employee_id: str
         role: str
+        outlet_id: str
+        outlet_class: str
         kind: str
         quantity: Decimal
         occurred_on: date
@@ -368,6 +374,8 @@ class WorkEvent(Aggregate):
 
         def apply(self, aggregate: WorkEvent) -> None:
             aggregate.role = self.role
+            aggregate.outlet_id = self.outlet_id
+            aggregate.outlet_class = self.outlet_class
             aggregate.kind = self.kind
             aggregate.quantity = self.quantity
             aggregate.occurred_on = self.occurred_on
@@ -408,7 +416,7 @@ class WorkEvent(Aggregate):
             kind=kind or self.kind,
             quantity=self.quantity if quantity is None else quantity,
             occurred_on=occurred_on or self.occurred_on,
-            outlet_id=self.outlet_id,
+            outlet_id=self.outlet_id if self.outlet_requested else "",  # else: the assignment's on the new date
             attributes=dict(self.attributes),
         )
         if (amended.kind, amended.quantity, amended.occurred_on) == (self.kind, self.quantity, self.occurred_on):
@@ -427,6 +435,8 @@ class WorkEvent(Aggregate):
             corrected_by=corrected_by,
             employee_id=self.employee_id,
             role=scored.role,
+            outlet_id=scored.outlet_id,
+            outlet_class=scored.outlet_class,
             kind=r.kind,
             quantity=r.quantity,
             occurred_on=r.occurred_on,
