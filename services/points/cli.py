@@ -1,9 +1,8 @@
-"""The `points` command: serve, migrate, projections rebuild, token (development tokens)."""
+"""The `points` command: serve, project, migrate, projections rebuild, health, token (development tokens)."""
 
 from __future__ import annotations
 
 import argparse
-import logging
 import os
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 from points.cli_security import add_serve_options, add_token_command, run_token, security_settings
 from points.cli_client import add_client_commands, run_client
+from points.cli_operations import add_log_option, add_operations_commands, add_ops_options, run_health
 from points.domain.errors import PointsError
 from points.storage.settings import DEFAULT_DATABASE_URL, SettingsError
 
@@ -35,10 +35,13 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--policy", type=Path, default=os.environ.get("POINTS_POLICY") or None, help="the initial policy of an empty store, a TOML file (default: the shipped example)")
     serve.add_argument("--timezone", default=os.environ.get("POINTS_TIMEZONE", "UTC"), help="the outlets' calendar, for business dates (IANA name)")
     serve.add_argument("--no-migrate", action="store_true", help="never create tables (replicas; run `points migrate` once instead)")
+    serve.add_argument("--no-projector", action="store_true", help="API only: leave the projection to `points project` (reads still wait for min_position)")
     add_serve_options(serve)
+    add_ops_options(serve)
 
     migrate = commands.add_parser("migrate", help="create or upgrade the tables, then exit")
     _database_option(migrate)
+    add_log_option(migrate)
 
     projections = commands.add_parser("projections", help="manage projections")
     projection_commands = projections.add_subparsers(dest="projection_command", required=True)
@@ -46,12 +49,15 @@ def parser() -> argparse.ArgumentParser:
     _database_option(rebuild)
     add_client_commands(commands)
     add_token_command(commands)
+    add_operations_commands(commands, _database_option)
     return root
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
-    logging.basicConfig(level=os.environ.get("POINTS_LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from points.logs import configure_logging
+
+    configure_logging(getattr(args, "log_format", "text"), os.environ.get("POINTS_LOG_LEVEL", "INFO"))
     try:
         return _run(args)
     except (SettingsError, PointsError) as e:
@@ -73,10 +79,30 @@ def _run(args: argparse.Namespace) -> int:
                 policy_path=args.policy,
                 business_timezone=args.timezone,
                 migrate=not args.no_migrate,
+                run_projector=not args.no_projector,
+                metrics_port=args.metrics_port,
+                health_port=args.health_port,
+                ops_host=args.ops_host,
                 security=security_settings(args),
             )
         )
         return 0
+    if args.command == "project":
+        from points.server import project
+
+        project(
+            Settings(
+                database_url=args.database,
+                business_timezone=args.timezone,
+                migrate=False,
+                metrics_port=args.metrics_port,
+                health_port=args.health_port,
+                ops_host=args.ops_host,
+            )
+        )
+        return 0
+    if args.command == "health":
+        return run_health(args)
     if args.command == "token":
         return run_token(args)
     client_result = run_client(args)
