@@ -15,14 +15,15 @@ from typing import Any
 
 import grpc
 
-from points.api.auth import ADMIN, AUDITOR, CALLER, PAYROLL, RECORDER, ROLES, SCOPED_ROLES, SUPERVISOR, Authenticator, Caller
+from points.api.auth import ADMIN, AUDITOR, CALLER, COMMITTEE, PAYROLL, RECORDER, ROLES, SCOPED_ROLES, SUPERVISOR, Authenticator, Caller
+from points.api.access_log import note_caller
 from points.api.errors import PermissionDenied, Unauthenticated
 from points.api.handlers import Behaviour, wrapped
 from points.api.limits import WriteRateLimiter
 
 log = logging.getLogger(__name__)
 
-EVERYONE = frozenset(ROLES)  # the committee is in nothing else yet: it will read rankings when they exist
+EVERYONE = frozenset(ROLES)
 
 
 @dataclass(frozen=True)
@@ -106,6 +107,19 @@ RPC_TABLE: Mapping[str, Rule] = {
     "/points.v1.PeriodService/ClosePeriod": Rule(roles=frozenset({ADMIN}), writes=_one),
     "/points.v1.PeriodService/GetPeriod": Rule(roles=frozenset({SUPERVISOR, PAYROLL, AUDITOR, ADMIN})),
     "/points.v1.PeriodService/ListPeriods": Rule(roles=frozenset({SUPERVISOR, PAYROLL, AUDITOR, ADMIN})),
+    # Rankings: the committee reads and simulates; only an admin freezes a publication (at the committee's request);
+    # auditors read what was published.
+    "/points.v1.RankingService/GetRanking": Rule(roles=frozenset({COMMITTEE, ADMIN})),
+    "/points.v1.RankingService/SimulateRanking": Rule(roles=frozenset({COMMITTEE, ADMIN})),
+    "/points.v1.RankingService/PublishRanking": Rule(roles=frozenset({ADMIN}), writes=_one),
+    "/points.v1.RankingService/GetPublishedRanking": Rule(roles=frozenset({COMMITTEE, AUDITOR, ADMIN})),
+    "/points.v1.AuditService/ListWorkEvents": Rule(
+        roles=frozenset({SUPERVISOR, AUDITOR, ADMIN}), scoped=frozenset({SUPERVISOR}), targets=_employee
+    ),
+    "/points.v1.AuditService/GetWorkEvent": Rule(roles=frozenset({AUDITOR, ADMIN})),
+    "/points.v1.AuditService/VerifyLedger": Rule(roles=frozenset({AUDITOR, ADMIN})),
+    "/points.v1.AuditService/GetLedgerHead": Rule(roles=frozenset({AUDITOR, ADMIN})),
+    "/points.v1.AuditService/ListAccessRecords": Rule(roles=frozenset({AUDITOR, ADMIN})),
     "/grpc.health.v1.Health/Check": Rule(roles=frozenset(), public=True),
     "/grpc.health.v1.Health/Watch": Rule(roles=frozenset(), public=True),
     "/grpc.health.v1.Health/List": Rule(roles=EVERYONE),  # lists every service: for callers only
@@ -164,7 +178,9 @@ class AccessInterceptor(grpc.ServerInterceptor):
             return handler
 
         def check_stream(context: grpc.ServicerContext) -> None:
-            check_role(method, rule, self.authenticator.authenticate(context))
+            caller = self.authenticator.authenticate(context)
+            note_caller(caller.subject)
+            check_role(method, rule, caller)
 
         return wrapped(handler, lambda behaviour: self._guarded(method, rule, behaviour), check_stream)
 
@@ -182,6 +198,7 @@ class AccessInterceptor(grpc.ServerInterceptor):
         """The caller, once authenticated, allowed by role, within the write rate and within scope."""
         try:
             caller = self.authenticator.authenticate(context)
+            note_caller(caller.subject)
         except Unauthenticated as refused:
             log.info("refused %s to an unauthenticated caller at %s: %s", method, context.peer(), refused.reason)
             raise

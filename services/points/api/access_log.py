@@ -14,7 +14,7 @@ from points.storage.access_records import AccessLog, AccessRecord
 # The access check notes who the caller is here, once authenticated, so that a denied call
 # is recorded with its caller too (the check itself runs deeper in the interceptor chain).
 ADMITTED: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar("admitted", default=None)
-DENIED_CODES = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED}
+DENIED_CODES = {grpc.StatusCode.UNAUTHENTICATED, grpc.StatusCode.PERMISSION_DENIED, grpc.StatusCode.RESOURCE_EXHAUSTED}
 UNAUDITED = ("/grpc.health.v1.Health/", "/grpc.reflection.")  # probes and tooling: no business data
 
 
@@ -70,16 +70,13 @@ class AccessAuditInterceptor(grpc.ServerInterceptor):
     def _stream(self, method: str, behaviour: Callable[[Any, grpc.ServicerContext], Iterator[Any]]) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
         def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
             note: list[str] = []
-            token = ADMITTED.set(note)
+            token = ADMITTED.set(note)  # kept while the stream runs: its access check runs on the first item
             failed = True
             try:
-                responses = behaviour(request, context)
-            finally:
-                ADMITTED.reset(token)
-            try:
-                yield from responses
+                yield from behaviour(request, context)
                 failed = False
             finally:
+                ADMITTED.reset(token)
                 self._record(method, request, context, note, failed)
 
         return handler

@@ -93,7 +93,8 @@ class AuditQueries:
             v.add("to_position", "EMPTY_RANGE", "to_position must not be before from_position")
         v.raise_if_any()
         head_position, _ = self.chain.head()
-        return self.chain.verify(max(from_position, 1), to_position or head_position)
+        logged = self.chain.recorder.max_notification_id() or 0  # an event stored around the chain is examined too
+        return self.chain.verify(max(from_position, 1), to_position or max(head_position, logged))
 
     def ledger_head(self) -> LedgerHead:
         position, digest = self.chain.head()

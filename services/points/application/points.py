@@ -36,6 +36,7 @@ from points.domain.directory import Employee, Outlet, transfer_fingerprint
 from points.domain.errors import (
     AlreadyExists,
     FailedPrecondition,
+    FieldViolation,
     InvalidRequest,
     NotFound,
     PointsError,
@@ -380,16 +381,16 @@ class PointsApplication(Application[UUID]):
                 check_text(v, name, value, limit=1000)
         amount = day = None
         if reverse and (kind or quantity or occurred_on):
-            v.add("amendment", "REVERSE_OR_AMEND", "a correction either reverses the event or amends it, not both")
+            v.add("amend", "REVERSE_OR_AMEND", "a correction either reverses the event or amends it, not both")
         elif not reverse:
             if not (kind or quantity or occurred_on):
-                v.add("amendment", "MISSING_AMENDMENT", "give reverse, or a new kind, quantity and/or occurred_on")
+                v.add("amend", "MISSING_AMENDMENT", "give reverse, or a new kind, quantity and/or occurred_on")
             if kind and not NAME.fullmatch(kind):
-                v.add("amendment.kind", "UNKNOWN_KIND", f"{kind[:64]!r} is not a kind of work")
-            amount = parse_quantity(v, "amendment.quantity", quantity) if quantity else None
-            day = parse_date(v, "amendment.occurred_on", occurred_on) if occurred_on else None
+                v.add("amend.kind", "UNKNOWN_KIND", f"{kind[:64]!r} is not a kind of work")
+            amount = parse_quantity(v, "amend.quantity", quantity) if quantity else None
+            day = parse_date(v, "amend.occurred_on", occurred_on) if occurred_on else None
             if day is not None and day > self.today():
-                v.add("amendment.occurred_on", "FUTURE_DATE", f"{day.isoformat()} is after today ({self.today().isoformat()})")
+                v.add("amend.occurred_on", "FUTURE_DATE", f"{day.isoformat()} is after today ({self.today().isoformat()})")
         v.raise_if_any()
         assert target is not None
         action = "reverse" if reverse else "amend"
@@ -406,7 +407,12 @@ class PointsApplication(Application[UUID]):
                 event.reverse(correction_id=request_id, fingerprint=fingerprint, reason=reason, corrected_by=corrected_by, timestamp=now)
             else:
                 amended = event.amended_request(kind=kind, quantity=amount, occurred_on=day)
-                scored = self._score(amended, {}, {})
+                try:
+                    scored = self._score(amended, {}, {})
+                except InvalidRequest as refused:  # name the request's fields: the amendment's, not a work event's
+                    raise InvalidRequest(
+                        [FieldViolation(f"amend.{v.field}", v.reason, v.description) for v in refused.violations]
+                    ) from None
                 event.amend(scored, correction_id=request_id, fingerprint=fingerprint, reason=reason, corrected_by=corrected_by, timestamp=now)
             try:
                 position = self._save(event)

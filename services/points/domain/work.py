@@ -221,6 +221,12 @@ class WorkEvent(Aggregate):
     """One recorded fact of work and the points it earned."""
 
     class Recorded(Aggregate.Created):
+        class_version = 2  # v2 added outlet_requested
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["outlet_requested"] = True  # v1 kept the outlet it resolved: keep it on amendment, as v1 did
+
         request_id: str
         fingerprint: str
         employee_id: str
@@ -363,6 +369,13 @@ class WorkEvent(Aggregate):
         fingerprint: str
         reason: str
         corrected_by: str
+        class_version = 2  # v2 added outlet_id and outlet_class
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["outlet_id"] = ""  # v1 amendments kept the event's outlet
+            state["outlet_class"] = ""
+
         employee_id: str
         role: str
         outlet_id: str
@@ -374,8 +387,9 @@ class WorkEvent(Aggregate):
 
         def apply(self, aggregate: WorkEvent) -> None:
             aggregate.role = self.role
-            aggregate.outlet_id = self.outlet_id
-            aggregate.outlet_class = self.outlet_class
+            if self.outlet_id:
+                aggregate.outlet_id = self.outlet_id
+                aggregate.outlet_class = self.outlet_class
             aggregate.kind = self.kind
             aggregate.quantity = self.quantity
             aggregate.occurred_on = self.occurred_on
