@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PROTOS := $(wildcard protos/points/v1/*.proto)
 
-.PHONY: run test install proto lint bench clean
+.PHONY: run test install proto lint bench soak clean
 
 run: $(STAMP)
 	$(BIN)/points serve
@@ -31,6 +31,10 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.record_events $(BENCH_ARGS)
+
+# Five minutes of mixed load against real processes (not part of `make test`); see the README.
+soak: $(STAMP)
+	$(BIN)/python -m tests.faults.soak $(SOAK_ARGS)
 
 clean:
 	rm -rf $(VENV) build *.egg-info services/*.egg-info
