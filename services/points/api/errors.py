@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any, NoReturn
 
 import grpc
+import psycopg
 from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
+from psycopg_pool import PoolTimeout
 
-from points.domain.errors import AlreadyExists, FailedPrecondition, InvalidRequest, NotFound, NotYetVisible, PointsError
+from points.domain.errors import AlreadyExists, FieldViolation, FailedPrecondition, InvalidRequest, NotFound, NotYetVisible, PointsError
 from points.application.group_commit import WriteQueueTimeout
 from points.domain.policy import PolicyError
 
@@ -116,17 +119,71 @@ def translating_errors(behaviour: Callable[[Any, grpc.ServicerContext], Any]) ->
 
     def handler(request: Any, context: grpc.ServicerContext) -> Any:
         try:
+            refuse_undecodable(request)
             return behaviour(request, context)
         except PointsError as error:
             status = status_of(error)
-        except Exception:
-            incident = uuid.uuid4().hex[:12]
-            log.exception("unexpected error, incident %s", incident)
-            status = internal_status(incident)
+        except Exception as error:
+            status = unexpected_status(error)
         context.abort_with_status(rpc_status.to_status(status))
         raise AssertionError("abort_with_status returned")  # pragma: no cover
 
     return handler
+
+
+class Undecodable:
+    """Stands for a request gRPC could not parse (not this method's message, or a string that is not UTF-8)."""
+
+
+UNDECODABLE = Undecodable()
+
+
+def tolerant(deserializer: Callable[[bytes], Any] | None) -> Callable[[bytes], Any] | None:
+    """A deserializer that hands bad bytes on as UNDECODABLE, so they get INVALID_ARGUMENT, not gRPC's INTERNAL."""
+    if deserializer is None:
+        return None
+
+    def parse(data: bytes) -> Any:
+        try:
+            return deserializer(data)
+        except Exception:
+            return UNDECODABLE
+
+    return parse
+
+
+def refuse_undecodable(request: Any) -> None:
+    if request is UNDECODABLE:
+        raise InvalidRequest(
+            [FieldViolation("", "UNDECODABLE_REQUEST", "the request is not a valid message for this method (strings must be UTF-8)")]
+        )
+
+
+def _retryable(error: BaseException) -> bool:
+    """A lost or busy database (the caller may retry), as opposed to a defect."""
+    seen: BaseException | None = error
+    while seen is not None:
+        if isinstance(seen, (psycopg.OperationalError, psycopg.InterfaceError, PoolTimeout)):
+            return True
+        if isinstance(seen, sqlite3.OperationalError) and "locked" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
+def unexpected_status(error: BaseException) -> status_pb2.Status:
+    """Anything not a business error: logged with an incident id; the caller sees only the id."""
+    incident = uuid.uuid4().hex[:12]
+    if _retryable(error):
+        log.warning("database unavailable, incident %s: %s", incident, error)
+        info = error_details_pb2.ErrorInfo(reason="DATABASE_UNAVAILABLE", domain=ERROR_DOMAIN, metadata={"incident": incident})
+        return status_pb2.Status(
+            code=code_pb2.UNAVAILABLE,
+            message=f"the database is unavailable; retry (with the same request_id for writes); incident {incident}",
+            details=[_packed(info)],
+        )
+    log.exception("unexpected error, incident %s", incident)
+    return internal_status(incident)
 
 
 def translating_stream_errors(behaviour: Callable[[Any, grpc.ServicerContext], Iterator[Any]]) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
@@ -134,16 +191,15 @@ def translating_stream_errors(behaviour: Callable[[Any, grpc.ServicerContext], I
 
     def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
         try:
+            refuse_undecodable(request)
             yield from behaviour(request, context)
             return
         except PointsError as error:
             status = status_of(error)
-        except Exception:
+        except Exception as error:
             if context.code() not in (None, grpc.StatusCode.OK):  # type: ignore[attr-defined]
                 raise  # the call was already ended with its status (an abort below us)
-            incident = uuid.uuid4().hex[:12]
-            log.exception("unexpected error while streaming, incident %s", incident)
-            status = internal_status(incident)
+            status = unexpected_status(error)
         context.abort_with_status(rpc_status.to_status(status))
 
     return handler
@@ -157,13 +213,13 @@ class ErrorInterceptor(grpc.ServerInterceptor):
         if handler is not None and handler.unary_stream is not None:
             return grpc.unary_stream_rpc_method_handler(
                 translating_stream_errors(handler.unary_stream),
-                request_deserializer=handler.request_deserializer,
+                request_deserializer=tolerant(handler.request_deserializer),
                 response_serializer=handler.response_serializer,
             )
         if handler is None or handler.unary_unary is None:
             return handler
         return grpc.unary_unary_rpc_method_handler(
             translating_errors(handler.unary_unary),
-            request_deserializer=handler.request_deserializer,
+            request_deserializer=tolerant(handler.request_deserializer),
             response_serializer=handler.response_serializer,
         )

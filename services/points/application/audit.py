@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
+from uuid import UUID
 
 from points.application import pages
 from points.application.balances import check_min_position
@@ -74,7 +75,9 @@ class AuditQueries:
 
     def get_work_event(self, *, event_id: str, min_position: int, timeout: float | None) -> AuditRow:
         v = Violations()
-        if not event_id or len(event_id) > 64:
+        try:
+            event_id = str(UUID(event_id))
+        except ValueError:
             v.add("event_id", "MALFORMED_EVENT_ID", "an event id as returned by RecordWorkEvent is required")
         check_min_position(v, min_position)
         v.raise_if_any()
