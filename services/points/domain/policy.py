@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from points.domain.errors import PointsError
+from points.domain.ranking import RankingRules, ranking_rules_from_document
 from points.domain.values import ISO_DATE, NAME, OUTLET_CLASSES
 
 POINTS_PLACES = 4  # every points figure in the service has four decimal places
@@ -100,6 +101,7 @@ class Policy:
     version: str
     effective_from: date
     roles: dict[str, RolePolicy] = field(default_factory=dict)
+    ranking: RankingRules = field(default_factory=RankingRules)  # the optional [ranking] table (domain/ranking.py)
 
     @staticmethod
     def rounded(value: Decimal) -> Decimal:
@@ -150,7 +152,7 @@ class Policy:
     def from_document(cls, doc: dict[str, Any], source: str = "<policy>") -> Policy:
         """Builds a policy from a parsed document, reporting every problem at once."""
         problems: list[tuple[str, str]] = []
-        known = {"version", "effective_from", "weights_total", "roles"}
+        known = {"version", "effective_from", "weights_total", "roles", "ranking"}
         for key in sorted(set(doc) - known):
             problems.append((key, f"unknown key (known: {', '.join(sorted(known))})"))
         version = doc.get("version")
@@ -191,9 +193,10 @@ class Policy:
                         (f"roles.{role}.dimensions", f"weights sum to {total}, but weights_total declares {weights_total}")
                     )
                 roles[role] = parsed
+        ranking = ranking_rules_from_document(doc.get("ranking"), roles_doc, problems)
         if problems:
             raise PolicyError(source, problems)
-        return cls(version=version, effective_from=effective, roles=roles)
+        return cls(version=version, effective_from=effective, roles=roles, ranking=ranking)
 
 
 def _decimal(value: Any) -> Decimal | None:
