@@ -215,11 +215,6 @@ def test_no_partial_batch_is_ever_visible_and_no_retry_stores_a_second_copy(drop
     assert before == log_balances(stored) == replayed
 
 
-@pytest.mark.xfail(
-    reason="BUG: a database connection that dies under a query the library does not retry (the event index "
-    "lookup at the start of every write) surfaces as INTERNAL; OperationalError should map to UNAVAILABLE",
-    strict=True,
-)
 def test_every_call_ends_within_its_deadline_with_ok_or_a_retryable_code(dropped: Run) -> None:
     allowed = {grpc.StatusCode.OK.name, *(c.name for c in RETRYABLE)}
     print(summary(dropped))

@@ -37,13 +37,7 @@ from tests.support.pgserver import PostgresServer
 pytestmark = pytest.mark.postgres
 
 RPCS = rpc_methods()
-KNOWN_BUGS = {
-    "AuditService.GetWorkEvent": pytest.mark.xfail(
-        reason="BUG: GetWorkEvent checks only the event_id's length, so a NUL in it reaches PostgreSQL "
-        "(DataError: text cannot contain NUL) and is answered INTERNAL; it should be INVALID_ARGUMENT (MALFORMED_EVENT_ID)",
-        strict=True,
-    ),
-}
+KNOWN_BUGS: dict[str, pytest.MarkDecorator] = {}  # RPC -> xfail mark, for a bug found and not yet fixed
 WRITES = re.compile(r"/(Register|Transfer|Record|Correct|Publish|Recalculate|Close)")
 NEVER = {grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN}
 # Refusals: the call was answered and must have changed nothing. (DEADLINE_EXCEEDED and UNAVAILABLE are not answers.)
@@ -178,11 +172,6 @@ def test_bytes_that_are_not_a_valid_request_store_nothing_and_leak_nothing(raw_o
     assert [o for o in raw_outcomes if LEAKS.search(o.message)] == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: a request gRPC cannot parse (a string field that is not UTF-8, bytes that are no message) is answered "
-    "INTERNAL 'Exception deserializing request!' by grpcio itself, before the error mapping runs; it should be INVALID_ARGUMENT",
-    strict=True,
-)
 def test_bytes_that_are_not_a_valid_request_are_invalid_argument(raw_outcomes: list[RawOutcome]) -> None:
     wrong = [o for o in raw_outcomes if o.code in NEVER]
     print(f"{len(wrong)} of {len(raw_outcomes)} raw requests answered INTERNAL or UNKNOWN, e.g. {wrong[:1]}")
