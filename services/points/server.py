@@ -111,6 +111,7 @@ class PointsService:
     committer: GroupCommitter | None = None
 
     def close(self) -> None:
+        self.balances.close()  # ledger streams end before the store they read closes
         if self.committer is not None:
             self.committer.close()
         if self.access_log is not None:

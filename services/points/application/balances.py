@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -28,7 +29,7 @@ def check_min_position(v: Violations, min_position: int) -> None:
 
 
 WATCH_PAGE = 200  # log positions per read
-WATCH_POLL = 1.0  # seconds between checks that the caller is still there
+WATCH_POLL = 0.2  # seconds between checks that the caller (and the service) is still there
 
 
 @dataclass(frozen=True)
@@ -70,6 +71,9 @@ class BalanceQueries:
         self.store = store
         self.employee_exists = employee_exists
         self.period_of = period_of
+        self._closing = threading.Event()
+        self._streams = threading.Condition()
+        self._streaming = 0
 
     def get_balance(
         self,
@@ -129,15 +133,28 @@ class BalanceQueries:
         return self._entries_from(from_position, is_active)
 
     def _entries_from(self, cursor: int, is_active: Callable[[], bool]) -> Iterator[LedgerEntry]:
-        while is_active():
-            lines, closes = self.store.entries_after(cursor, WATCH_PAGE)
-            entries = _entries(lines, closes)
-            if not entries:
-                self.projector.wait_for(max(cursor, self.projector.position) + 1, WATCH_POLL)
-                continue
-            for entry in entries:
-                yield entry
-                cursor = entry.position
+        with self._streams:
+            self._streaming += 1
+        try:
+            while is_active() and not self._closing.is_set():
+                lines, closes = self.store.entries_after(cursor, WATCH_PAGE)
+                entries = _entries(lines, closes)
+                if not entries:
+                    self.projector.wait_for(max(cursor, self.projector.position) + 1, WATCH_POLL)
+                    continue
+                for entry in entries:
+                    yield entry
+                    cursor = entry.position
+        finally:
+            with self._streams:
+                self._streaming -= 1
+                self._streams.notify_all()
+
+    def close(self, timeout: float = 5.0) -> None:
+        """Ends the ledger streams (they stop at their next check) and waits for them, before the store closes."""
+        self._closing.set()
+        with self._streams:
+            self._streams.wait_for(lambda: self._streaming == 0, timeout)
 
     def explain_balance(
         self, *, employee_id: str, period: str, min_position: int, page_size: int, page_token: str, timeout: float | None
