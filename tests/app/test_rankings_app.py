@@ -26,16 +26,22 @@ from __future__ import annotations
 
 import hashlib
 import json
+import sqlite3
 from collections.abc import Callable
+from datetime import date
 
+import psycopg
 import pytest
 
 from points.application.points import PointsApplication, WorkFields
 from points.application.rankings import RankingPage, Rankings
 from points.domain.errors import FailedPrecondition, InvalidRequest, NotFound
+from points.domain.policy import PolicyError
 from points.domain.ranking import BOTTOM, TOP
 from points.domain.ranking_snapshots import replay, snapshot_row
-from points.server import PointsService
+from points.server import PointsService, Settings, build_service
+from points.storage.migrate import is_migrated, postgres_conninfo
+from points.storage.settings import parse_database_url
 from tests.support.policy_versions import EXAMPLE_VERSION
 
 SM, OS = "service_manager", "operations_supervisor"
@@ -328,8 +334,6 @@ def test_the_current_policy_as_candidate_moves_no_one(idle_service: PointsServic
 
 
 def test_an_invalid_candidate_policy_is_refused_with_its_problems(idle_service: PointsService, outlets: None) -> None:
-    from points.domain.policy import PolicyError
-
     with pytest.raises(PolicyError):
         idle_service.rankings.simulate(  # type: ignore[union-attr]
             period="2026-10", role=SM, grouping="", candidate_policy=EXAMPLE_VERSION + "\n[ranking]\ntop_share = 2\n",
@@ -345,9 +349,31 @@ def test_the_directory_tables_follow_the_log_once(idle_service: PointsService, o
     second = open_service()  # another server on the same store: nothing is applied twice
     idle_service.app.transfer_employee(request_id="t", employee_id="sm01", role="", outlet_id="oB1", effective_from="2026-10-01")
     assert second.rankings.reads.catch_up() == reads.catch_up()  # type: ignore[union-attr]
-    from datetime import date
-
     postings = reads.postings(SM, date(2026, 1, 1), date(2026, 12, 31))
     assert [(p.outlet_id, str(p.effective_from), str(p.effective_until)) for p in postings["sm01"]] == [
         ("oA1", "2026-01-01", "2026-10-01"), ("oB1", "2026-10-01", "None"),
     ]  # fmt: skip
+
+
+def test_a_store_from_before_rankings_gets_the_directory_tables_and_ranks_its_history(settings: Settings, outlets: None, idle_service: PointsService) -> None:
+    """A store made by a release without rankings: the next start migrates, and the directory tables catch up from the log."""
+    staff(idle_service.app, SM, "sm", 2)
+    idle_service.close()
+    store = parse_database_url(settings.database_url)
+    tables = ("ranking_outlets", "ranking_assignments", "ranking_directory")
+    if store.backend == "sqlite":
+        with sqlite3.connect(store.sqlite_path) as conn:
+            for table in tables:
+                conn.execute(f"DROP TABLE {table}")
+    else:
+        with psycopg.connect(**postgres_conninfo(store), autocommit=True) as conn:
+            for table in tables:
+                conn.execute(f'DROP TABLE "{store.schema}"."{table}"')
+    assert not is_migrated(store)
+
+    upgraded = build_service(settings, start_projector=False)
+    try:
+        assert is_migrated(store)
+        assert {r.placing.candidate.employee_id for r in ranking(upgraded).rows} == {"sm01", "sm02"}
+    finally:
+        upgraded.close()

@@ -65,7 +65,7 @@ from points.projections.rankings import RankingReads, Totals
 
 DEFAULT_WAIT = 10.0  # seconds a read waits for min_position when the caller sets no deadline
 VIEW_WAIT = 60.0  # seconds a publication waits for the view to book everything written before it
-CACHED_RESULTS = 4  # live rankings and simulations kept for their later pages
+CACHED_RESULTS = 2  # live rankings and simulations kept for their later pages (about 200 MB each for 400,000 members)
 SIMULATION_EVENTS_LIMIT = 200_000
 SAVE_BYTES = 400_000  # member lines per transaction when freezing a snapshot: large pipelined inserts can stall
 T = TypeVar("T")

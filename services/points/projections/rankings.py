@@ -190,7 +190,8 @@ class RankingReads:
                 f"WHERE booked_month IN {v._in(months)} AND employee_id IN ({members}) GROUP BY employee_id",
                 [*tie_dimensions, *months, *params],
             )
-        return {r[0]: (_points(r[1]), {d: _points(x) for d, x in zip(tie_dimensions, r[2:], strict=True) if x}) for r in rows}
+        none: dict[str, Decimal] = {}  # shared by every employee without tie-break points (most of them)
+        return {r[0]: (_points(r[1]), {d: _points(x) for d, x in zip(tie_dimensions, r[2:], strict=True) if x} or none) for r in rows}
 
     def dimensions(self, employee_ids: Iterable[str], months: Sequence[str]) -> dict[str, tuple[tuple[str, Decimal, Decimal], ...]]:
         """(dimension, points, weighted points) per employee in pay months `months`, by dimension name."""

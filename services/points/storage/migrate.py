@@ -25,7 +25,8 @@ APPLICATION_NAME = "points"
 VIEW_NAME = "balances"
 REQUIRED_TABLES = (
     "points_events", "points_chain", "balance_lines", "balance_dimensions", "balance_caps", "pay_periods",
-    "audit_events", "audit_corrections", "access_records", "balances_tracking",
+    "audit_events", "audit_corrections", "access_records", "ranking_outlets", "ranking_assignments", "ranking_directory",
+    "balances_tracking",
 )  # fmt: skip
 
 
