@@ -9,7 +9,7 @@ so a retry finds the stored aggregate and answers with the original result.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
 from pathlib import Path
 from typing import Any, TypeVar
@@ -349,7 +349,7 @@ class PointsApplication(Application[UUID]):
         for i, first in repeats.items():
             original = results[first]
             if isinstance(original, WorkRecorded):
-                results[i] = _replay_of(original)
+                results[i] = replace(original, replayed=True)
             else:
                 results[i] = original
         return [r for r in results if r is not None]
@@ -684,17 +684,6 @@ def _recorded(event: WorkEvent, position: int, replayed: bool) -> WorkRecorded:
         period=event.period,
         points=event.points,
         lines=tuple(event.lines),
-    )
-
-
-def _replay_of(original: WorkRecorded) -> WorkRecorded:
-    return WorkRecorded(
-        position=original.position,
-        replayed=True,
-        event_id=original.event_id,
-        period=original.period,
-        points=original.points,
-        lines=original.lines,
     )
 
 

@@ -14,7 +14,7 @@ from datetime import date, datetime
 
 from eventsourcing.domain import Aggregate, event
 
-from points.domain.errors import AlreadyExists, FailedPrecondition
+from points.domain.errors import FailedPrecondition, replayed_version
 from points.domain.identity import employee_id_of, outlet_id_of
 
 
@@ -116,15 +116,7 @@ class Employee(Aggregate):
 
     def replayed_transfer(self, request_id: str, fingerprint: str) -> int | None:
         """The version of an earlier identical transfer, None if new; raises on a reused key."""
-        seen = self.transfers.get(request_id)
-        if seen is None:
-            return None
-        if seen[0] != fingerprint:
-            raise AlreadyExists(
-                f"request_id {request_id!r} was used for a different transfer of {self.employee_id}",
-                reason="REQUEST_ID_REUSED",
-            )
-        return seen[1]
+        return replayed_version(self.transfers, request_id, fingerprint, f"transfer of {self.employee_id}")
 
     def transfer(
         self,

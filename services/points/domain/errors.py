@@ -71,3 +71,16 @@ class NotYetVisible(PointsError):
     """A read asked for a log position the projection has not reached within the deadline."""
 
     reason = "POSITION_NOT_YET_VISIBLE"
+
+
+def replayed_version(seen: dict[str, tuple[str, int]], request_id: str, fingerprint: str, what: str) -> int | None:
+    """The aggregate version an identical earlier request wrote, None if new; raises on a reused key.
+
+    `seen` maps request_id -> (fingerprint, version) for requests an aggregate has handled.
+    """
+    earlier = seen.get(request_id)
+    if earlier is None:
+        return None
+    if earlier[0] != fingerprint:
+        raise AlreadyExists(f"request_id {request_id!r} was already used for a different {what}", reason="REQUEST_ID_REUSED")
+    return earlier[1]

@@ -20,7 +20,7 @@ from decimal import Decimal
 from eventsourcing.domain import Aggregate
 
 from points.domain.directory import Employee, Outlet
-from points.domain.errors import AlreadyExists, FailedPrecondition, InvalidRequest, Violations
+from points.domain.errors import AlreadyExists, FailedPrecondition, InvalidRequest, Violations, replayed_version
 from points.domain.identity import work_event_id_of
 from points.domain.policy import MAX_LINE_POINTS, PointsLine
 from points.domain.policy_book import PolicyCatalog
@@ -398,15 +398,7 @@ class WorkEvent(Aggregate):
 
     def replayed_correction(self, correction_id: str, fingerprint: str) -> int | None:
         """The version of an earlier identical correction, None if new; raises on a reused key."""
-        seen = self.corrections.get(correction_id)
-        if seen is None:
-            return None
-        if seen[0] != fingerprint:
-            raise AlreadyExists(
-                f"request_id {correction_id!r} was already used for a different correction of this event",
-                reason="REQUEST_ID_REUSED",
-            )
-        return seen[1]
+        return replayed_version(self.corrections, correction_id, fingerprint, "correction of this event")
 
     def reverse(self, *, correction_id: str, fingerprint: str, reason: str, corrected_by: str, timestamp: datetime) -> None:
         if self.reversed:
