@@ -37,6 +37,14 @@ def parser() -> argparse.ArgumentParser:
     serve.add_argument("--timezone", default=os.environ.get("POINTS_TIMEZONE", "UTC"), help="the outlets' calendar, for business dates (IANA name)")
     serve.add_argument("--no-migrate", action="store_true", help="never create tables (replicas; run `points migrate` once instead)")
     serve.add_argument("--no-projector", action="store_true", help="API only: leave the projection to `points project` (reads still wait for min_position)")
+    serve.add_argument(
+        "--processes", type=int, default=int(os.environ.get("POINTS_PROCESSES", "1")), metavar="N",
+        help="serve the one --port from N processes (SO_REUSEPORT), one core each; N > 1 needs PostgreSQL. The parent "
+        "migrates once, starts N workers, replaces one that dies and forwards SIGTERM. Worker I serves metrics on "
+        "--metrics-port + I (scrape each); --health-port is the parent's: SERVING once all are ready, while any serves "
+        "(default 1: one process); env POINTS_PROCESSES",
+    )  # fmt: skip
+    serve.add_argument("--worker", help=argparse.SUPPRESS)  # internal: INDEX:FD, a worker of --processes N (points/workers.py)
     add_serve_options(serve)
     add_ops_options(serve)
 
@@ -61,33 +69,43 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     configure_logging(getattr(args, "log_format", "text"), os.environ.get("POINTS_LOG_LEVEL", "INFO"))
     try:
-        return _run(args)
+        return _run(args, argv=list(sys.argv[1:] if argv is None else argv))
     except (SettingsError, PointsError) as e:
         print(f"points: {e}", file=sys.stderr)
         return 2
 
 
-def _run(args: argparse.Namespace) -> int:
+def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     from points.server import Settings, build_service, serve
     from points.storage.migrate import migrate
     from points.storage.settings import parse_database_url
 
     if args.command == "serve":
-        serve(
-            Settings(
-                database_url=args.database,
-                host=args.host,
-                port=args.port,
-                policy_path=args.policy,
-                business_timezone=args.timezone,
-                migrate=not args.no_migrate,
-                run_projector=not args.no_projector,
-                metrics_port=args.metrics_port,
-                health_port=args.health_port,
-                ops_host=args.ops_host,
-                security=security_settings(args),
-            )
+        settings = Settings(
+            database_url=args.database,
+            host=args.host,
+            port=args.port,
+            policy_path=args.policy,
+            business_timezone=args.timezone,
+            migrate=not args.no_migrate,
+            run_projector=not args.no_projector,
+            metrics_port=args.metrics_port,
+            health_port=args.health_port,
+            ops_host=args.ops_host,
+            security=security_settings(args),
         )
+        if args.worker:  # one of the N processes of a parent `points serve --processes N`
+            from points.workers import parse_worker, run_worker
+
+            run_worker(settings, *parse_worker(args.worker))
+            return 0
+        if args.processes < 1:
+            raise SettingsError(f"--processes must be at least 1, not {args.processes}")
+        if args.processes > 1:
+            from points.workers import serve_processes
+
+            return serve_processes(settings, args.processes, argv)
+        serve(settings)
         return 0
     if args.command == "project":
         from points.server import project

@@ -198,7 +198,8 @@ def _grpc_server(service: PointsService, security: SecuritySettings, max_workers
         futures.ThreadPoolExecutor(max_workers=max_workers),
         interceptors=interceptors,
         maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
-        options=[("grpc.max_receive_message_length", limits.max_message_bytes)],
+        # SO_REUSEPORT (grpcio's default on Linux, said here): `points serve --processes N` binds one port N times
+        options=[("grpc.max_receive_message_length", limits.max_message_bytes), ("grpc.so_reuseport", 1)],
     )
 
 
@@ -239,8 +240,12 @@ def create_server(
     return server, bound
 
 
-def serve(settings: Settings) -> None:
-    """Runs until SIGINT or SIGTERM, then finishes in-flight calls and closes the store."""
+def serve(settings: Settings, *, on_serving: Callable[[str], None] | None = None) -> None:
+    """Runs until SIGINT or SIGTERM, then finishes in-flight calls and closes the store.
+
+    `on_serving` is told "host:port (transport, store ...)" once the server answers, instead of
+    the "serving" line on stdout (a worker of `--processes N` tells its parent: points/workers.py).
+    """
     security = settings.security
     for warning in security.check(settings.host):  # refuse before opening the store; say it where it is seen
         print(f"points: WARNING: {warning}", file=sys.stderr, flush=True)
@@ -257,8 +262,12 @@ def serve(settings: Settings) -> None:
     server.start()
     transport = ("mutual TLS" if security.client_ca else "TLS") if security.tls else "plaintext"
     log.info("points serving on %s:%d (%s), store %s", settings.host, port, transport, service.store.redacted_url)
-    print(f"points: serving gRPC on {settings.host}:{port} ({transport}, store {service.store.redacted_url})", flush=True)
     ports.ready()
+    serving = f"{settings.host}:{port} ({transport}, store {service.store.redacted_url})"
+    if on_serving is None:
+        print(f"points: serving gRPC on {serving}", flush=True)
+    else:
+        on_serving(serving)
     _wait_for_signal()
     ports.draining()
     server.stop(grace=10).wait()
