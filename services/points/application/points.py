@@ -57,6 +57,7 @@ from points.domain.values import (
     parse_quantity,
 )
 from points.domain.work import WorkEvent, WorkRequest, correction_fingerprint, score_work
+from points.application.latest import LatestAggregates
 from points.storage.event_index import event_index_for
 
 A = TypeVar("A", bound=Aggregate)
@@ -100,6 +101,7 @@ class PointsApplication(Application[UUID]):
         self.business_timezone = business_timezone
         self.on_saved = on_saved
         self.index = event_index_for(self.recorder)
+        self.latest = LatestAggregates(self.index, self.mapper)
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -311,10 +313,8 @@ class PointsApplication(Application[UUID]):
                 )
 
         stored = self.index.positions([(r.event_id, 1) for r in requests.values()])
-        employees: dict[str, Employee | None] = {}
-        outlets: dict[str, Outlet | None] = {}
+        employees, outlets, catalog = self._directory_for([r for i, r in requests.items() if (r.event_id, 1) not in stored])
         new: dict[int, WorkEvent] = {}
-        catalog: PolicyCatalog | None = None
         now = self._now()
         for i, request in requests.items():
             try:
@@ -325,7 +325,6 @@ class PointsApplication(Application[UUID]):
                     existing.check_replay_of(request)
                     results[i] = _recorded(existing, position, replayed=True)
                 else:
-                    catalog = catalog or self.policies()
                     new[i] = WorkEvent.record(self._score(request, employees, outlets, catalog), timestamp=now)
             except PointsError as e:
                 results[i] = e
@@ -526,6 +525,25 @@ class PointsApplication(Application[UUID]):
             request, employee=employees[request.employee_id], find_outlet=find_outlet, policies=policies or self.policies()
         )
 
+    def _directory_for(
+        self, requests: Sequence[WorkRequest]
+    ) -> tuple[dict[str, Employee | None], dict[str, Outlet | None], PolicyCatalog]:
+        """The employees, outlets and policy book a batch scores against, read in two round trips."""
+        if not requests:
+            return {}, {}, self._catalog  # nothing to score
+        employee_ids = {r.employee_id for r in requests}
+        outlet_ids = {r.outlet_id for r in requests if r.outlet_id}
+        wanted = {employee_id_of(e): e for e in employee_ids} | {outlet_id_of(o): o for o in outlet_ids}
+        found = self.latest.get_many([*wanted, policy_book_id()])
+        employees: dict[str, Employee | None] = {e: found.get(employee_id_of(e)) for e in employee_ids}
+        assigned = {a.outlet_id for employee in employees.values() if employee is not None for a in employee.assignments}
+        outlet_ids |= assigned
+        missing = [outlet_id_of(o) for o in assigned if outlet_id_of(o) not in found]
+        if missing:
+            found |= self.latest.get_many(missing)
+        outlets: dict[str, Outlet | None] = {o: found.get(outlet_id_of(o)) for o in outlet_ids}
+        return employees, outlets, self._catalog_of(found.get(policy_book_id()))
+
     def _check_role(self, v: Violations, field_name: str, role: str) -> None:
         if not role:
             v.add(field_name, "MISSING_ROLE", "a role is required")
@@ -539,7 +557,9 @@ class PointsApplication(Application[UUID]):
 
     def policies(self) -> PolicyCatalog:
         """Every published policy version, parsed (re-read when the book has changed)."""
-        book = self._get(policy_book_id())
+        return self._catalog_of(self._get(policy_book_id()))
+
+    def _catalog_of(self, book: PolicyBook | None) -> PolicyCatalog:
         publications = list(book.publications) if book is not None else []
         key = tuple(f"{p.version}/{p.digest}/{p.effective_from}" for p in publications)
         if key != self._catalog_key:

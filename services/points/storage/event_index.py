@@ -1,8 +1,10 @@
-"""Looks up the log position of stored events by (aggregate id, version), for replayed writes.
+"""Two lookups the library's recorders don't offer, each one indexed query for many aggregates.
 
-The library's recorders answer "events of one aggregate" and "events after position N";
-a retried write also needs "where is this event in the log", so it can answer with the
-original position. One indexed query per call, on the library's own events table.
+The library answers "events of one aggregate" and "events after position N". A retried write
+also needs "where is this event in the log" (positions), so it can answer with the original
+position; and a batch of writes needs the latest state of many aggregates at once (the
+employees, outlets and policy book it scores against): `events_after` reads every aggregate's
+events newer than the version a cache holds, in one round trip instead of one per aggregate.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from collections.abc import Sequence
 from typing import Protocol
 from uuid import UUID
 
-from eventsourcing.persistence import ApplicationRecorder
+from eventsourcing.persistence import ApplicationRecorder, StoredEvent
 from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
@@ -23,6 +25,9 @@ class EventIndex(Protocol):
     def positions(self, keys: Sequence[Key]) -> dict[Key, int]:
         """The position of each stored (aggregate id, version); absent keys are left out."""
 
+    def events_after(self, keys: Sequence[Key]) -> list[StoredEvent]:
+        """Each aggregate's stored events with a version above the given one, by aggregate then version."""
+
 
 class PostgresEventIndex:
     def __init__(self, recorder: PostgresApplicationRecorder) -> None:
@@ -33,6 +38,12 @@ class PostgresEventIndex:
             "JOIN unnest(%s::uuid[], %s::bigint[]) AS k(id, version) "
             "ON e.originator_id = k.id AND e.originator_version = k.version"
         ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
+        self.newer_statement = SQL(
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, version) "
+            "JOIN {schema}.{table} e ON e.originator_id = k.id AND e.originator_version > k.version "
+            "ORDER BY e.originator_id, e.originator_version"
+        ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
 
     def positions(self, keys: Sequence[Key]) -> dict[Key, int]:
         if not keys:
@@ -40,6 +51,16 @@ class PostgresEventIndex:
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
             curs.execute(self.statement, ([k[0] for k in keys], [k[1] for k in keys]))
             return {(row["originator_id"], row["originator_version"]): row["notification_id"] for row in curs.fetchall()}
+
+    def events_after(self, keys: Sequence[Key]) -> list[StoredEvent]:
+        if not keys:
+            return []
+        with self.datastore.get_connection() as conn, conn.cursor() as curs:
+            curs.execute(self.newer_statement, ([k[0] for k in keys], [k[1] for k in keys]), prepare=True)
+            return [
+                StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
+                for row in curs.fetchall()
+            ]
 
 
 class SQLiteEventIndex:
@@ -66,6 +87,25 @@ class SQLiteEventIndex:
                 for row in curs.fetchall():
                     found[(UUID(row[0]), row[1])] = row[2]
         return found
+
+    def events_after(self, keys: Sequence[Key]) -> list[StoredEvent]:
+        events: list[StoredEvent] = []
+        with self.datastore.transaction(commit=False) as curs:
+            for start in range(0, len(keys), self.CHUNK):
+                chunk = keys[start : start + self.CHUNK]
+                values = ",".join("(?,?)" for _ in chunk)
+                params: list[object] = []
+                for aggregate_id, version in chunk:
+                    params += [aggregate_id.hex, version]
+                curs.execute(
+                    f"WITH k(id, version) AS (VALUES {values}) "  # noqa: S608 (table name is ours)
+                    f"SELECT e.originator_id, e.originator_version, e.topic, e.state FROM k "
+                    f"JOIN {self.table} e ON e.originator_id = k.id AND e.originator_version > k.version "
+                    "ORDER BY e.originator_id, e.originator_version",
+                    params,
+                )
+                events += [StoredEvent(UUID(row[0]), row[1], row[2], bytes(row[3])) for row in curs.fetchall()]
+        return events
 
 
 def event_index_for(recorder: ApplicationRecorder) -> EventIndex:

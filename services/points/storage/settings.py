@@ -102,7 +102,7 @@ def _postgres(url: str) -> StoreSettings:
         # tailing reader can then pass over an event that commits late.
         "POSTGRES_ENABLE_DB_FUNCTIONS": "n",
         "SINGLE_ROW_TRACKING": "y",
-        "APPLICATION_RECORDER_TOPIC": "points.storage.chain:ChainedPostgresApplicationRecorder",
+        "APPLICATION_RECORDER_TOPIC": "points.storage.copy_recorder:CopyPostgresApplicationRecorder",
         **CACHE,
     }
     return StoreSettings(url=url, backend="postgresql", base_env=env, schema=schema)
