@@ -201,8 +201,13 @@ class ClientPool:
     def __len__(self) -> int:
         return len(self.pipes)
 
-    def run(self, jobs: Sequence[Job | None]) -> tuple[float, list[JobResult]]:
-        """Runs jobs[i] on worker i (None: that worker sits out); returns the common start instant and the results."""
+    def pids(self) -> list[int]:
+        return [p.pid for p in self.processes if p.pid is not None]
+
+    def run(self, jobs: Sequence[Job | None], on_start: Any = None) -> tuple[float, list[JobResult]]:
+        """Runs jobs[i] on worker i (None: that worker sits out); returns the common start instant and the results.
+
+        on_start() is called once every worker is ready, just before the start instant is sent."""
         active = [(pipe, job) for pipe, job in zip(self.pipes, jobs) if job is not None]
         for pipe, job in active:
             pipe.send(job)
@@ -210,6 +215,8 @@ class ClientPool:
             answer = pipe.recv()
             if isinstance(answer, BaseException):
                 raise answer
+        if on_start is not None:
+            on_start()
         start_at = time.monotonic() + 0.05
         for pipe, _ in active:
             pipe.send(start_at)

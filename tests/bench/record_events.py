@@ -219,6 +219,74 @@ def median_of(n: int, measure: Any) -> float:
     return float(statistics.median(measure() for _ in range(n)))
 
 
+# -- CPU: is the client the bottleneck? ----------------------------------------------------------
+
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _proc_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of one process, 0 if it is gone."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def _descendants(pid: int) -> list[int]:
+    children: dict[int, list[int]] = defaultdict(list)
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                ppid = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+            children[ppid].append(int(entry.name))
+    found, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        found.append(p)
+        todo.extend(children.get(p, []))
+    return found
+
+
+def _machine_jiffies() -> tuple[int, int]:
+    """(busy, total) jiffies of all CPUs since boot."""
+    values = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+    idle = values[3] + (values[4] if len(values) > 4 else 0)
+    total = sum(values[:8])
+    return total - idle, total
+
+
+class CpuMeter:
+    """CPU used by the server (with its worker processes), by the client processes, and by the whole machine, over a window."""
+
+    def __init__(self, server_pid: int, client_pids: list[int]) -> None:
+        self.server_pid, self.client_pids = server_pid, client_pids
+        self._start: tuple[float, float, float, tuple[int, int]] | None = None
+
+    def _sample(self) -> tuple[float, float, float, tuple[int, int]]:
+        server = sum(_proc_cpu(p) for p in _descendants(self.server_pid))
+        clients = sum(_proc_cpu(p) for p in self.client_pids)
+        return time.monotonic(), server, clients, _machine_jiffies()
+
+    def start(self) -> None:
+        self._start = self._sample()
+
+    def stop(self) -> dict[str, float]:
+        assert self._start is not None
+        t0, s0, c0, (b0, a0) = self._start
+        t1, s1, c1, (b1, a1) = self._sample()
+        wall = max(t1 - t0, 1e-9)
+        cpus = os.cpu_count() or 1
+        machine = (b1 - b0) / max(a1 - a0, 1) * cpus  # cores busy
+        return {
+            "server_cores": round((s1 - s0) / wall, 2), "client_cores": round((c1 - c0) / wall, 2),
+            "machine_cores_busy": round(machine, 2), "other_cores": round(max(0.0, machine - (s1 - s0 + c1 - c0) / wall), 2),
+        }  # fmt: skip
+
+
 # -- load ------------------------------------------------------------------------------------------
 
 
@@ -236,9 +304,13 @@ class Phase:
     positions: dict[int, int]
     started: float
     finished: float
+    cpu: dict[str, float]
 
 
-def run_phase(pool: ClientPool, kind: str, port: int, numbers: list[int], *, in_flight: int, batch_size: int = 1, tag: str = "", employees: int = 1) -> Phase:
+def run_phase(
+    pool: ClientPool, kind: str, port: int, numbers: list[int], *, in_flight: int, batch_size: int = 1, tag: str = "", employees: int = 1,
+    cpu: CpuMeter | None = None,
+) -> Phase:
     """Spreads `in_flight` threads over the client processes; every request must be recorded fresh."""
     processes = min(len(pool), in_flight)
     shares = aligned_split(numbers, processes, batch_size)
@@ -247,7 +319,8 @@ def run_phase(pool: ClientPool, kind: str, port: int, numbers: list[int], *, in_
         Job(kind=kind, port=port, tag=tag, numbers=shares[p], batch_size=batch_size, threads=threads[p], employees=employees) if shares[p] else None
         for p in range(processes)
     ]
-    start_at, results = pool.run(jobs + [None] * (len(pool) - processes))
+    start_at, results = pool.run(jobs + [None] * (len(pool) - processes), on_start=cpu.start if cpu else None)
+    usage = cpu.stop() if cpu else {}
     failures = [f for r in results for f in r.failures]
     if failures:
         raise RuntimeError(f"{kind} phase: {len(failures)} requests failed, e.g. {failures[:5]}")
@@ -257,7 +330,7 @@ def run_phase(pool: ClientPool, kind: str, port: int, numbers: list[int], *, in_
         positions.update(r.positions)
     return Phase(
         wall=finished - start_at, calls=sum(r.calls for r in results), latencies=[x for r in results for x in r.latencies],
-        positions=positions, started=start_at, finished=finished,
+        positions=positions, started=start_at, finished=finished, cpu=usage,
     )  # fmt: skip
 
 
@@ -513,8 +586,42 @@ def row(figure: float, unit: str, baseline: float | None, baseline_name: str, go
     return {
         "figure": round(figure, 3), "unit": unit,
         "baseline": None if baseline is None else round(baseline, 3), "baseline_name": baseline_name,
-        "ratio": None if not baseline else round(figure / baseline, 4), "goal": goal, "met": met, **extra,
+        "ratio": None if not baseline else figure / baseline, "goal": goal, "met": met, **extra,
     }  # fmt: skip
+
+
+def failed_row(error: Exception, server: Server | None) -> dict[str, Any]:
+    """A row that could not be measured: the error (and the server's last log lines) instead of figures."""
+    text = f"{type(error).__name__}: {error}"
+    if isinstance(error, grpc.RpcError):
+        text = f"{error.code().name}: {error.details()}"  # type: ignore[attr-defined]
+    log_tail = server.log.read_text(errors="replace")[-2000:] if server is not None and server.log.exists() else ""
+    print(f"error: {text}" + (f"\n  server log, last lines:\n{log_tail}" if log_tail else ""), file=sys.stderr, flush=True)
+    return {"figure": None, "unit": "", "baseline": None, "baseline_name": "", "ratio": None, "goal": "", "met": None, "error": text}
+
+
+def measure_verify_ledger(port: int, log_rows: int) -> tuple[float, int]:
+    """(events/s, events checked) of VerifyLedger over the whole log, median of 3."""
+    rates: list[float] = []
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as channel:
+        audit = audit_pb2_grpc.AuditServiceStub(channel)
+        for _ in range(3):
+            t0 = time.perf_counter()
+            verified = audit.VerifyLedger(audit_pb2.VerifyLedgerRequest(), timeout=600)
+            elapsed = time.perf_counter() - t0
+            if not verified.verified or verified.checked < log_rows:
+                raise RuntimeError(f"VerifyLedger did not verify the whole log ({log_rows} events): {verified}")
+            rates.append(verified.checked / elapsed)
+    return statistics.median(rates), verified.checked
+
+
+def measure_rebuild(url: str) -> tuple[float, str]:
+    """(events/s, its output) of `points projections rebuild`, as it reports them (the rebuild alone, not process start-up)."""
+    rebuild = subprocess.run([str(POINTS), "projections", "rebuild", "--database", url], capture_output=True, text=True, env=ENV, check=False)
+    match = re.search(r"\(([\d,]+) events/s\)", rebuild.stdout)
+    if rebuild.returncode != 0 or match is None:
+        raise RuntimeError(f"points projections rebuild failed ({rebuild.returncode}):\n{rebuild.stdout}\n{rebuild.stderr[-2000:]}")
+    return float(match.group(1).replace(",", "")), rebuild.stdout.strip()
 
 
 def wait_for_tracking(base_url: str, schema: str, head: int, process: subprocess.Popen[bytes], timeout: float) -> tuple[float, float | None]:
@@ -531,7 +638,8 @@ def wait_for_tracking(base_url: str, schema: str, head: int, process: subprocess
             if position >= head:
                 return now, first_move
             if process.poll() is not None:
-                raise RuntimeError(f"`points project` exited with {process.returncode} at position {position} of {head}")
+                stderr = process.stderr.read().decode(errors="replace")[-2000:] if process.stderr else ""
+                raise RuntimeError(f"`points project` exited with {process.returncode} at position {position} of {head}:\n{stderr}")
             time.sleep(0.005)
     raise RuntimeError(f"`points project` did not reach position {head} within {timeout:.0f} s")
 
@@ -589,7 +697,8 @@ def main(argv: list[str] | None = None) -> int:
         servers.append(server)
         register_directory(server.port, args.employees)
         sent = Sent(args.employees)
-        phase = lambda kind, tag, numbers, **kw: run_phase(pool, kind, server.port, numbers, tag=tag, employees=args.employees, **kw)  # noqa: E731
+        cpu = CpuMeter(server.process.pid, pool.pids())
+        phase = lambda kind, tag, numbers, **kw: run_phase(pool, kind, server.port, numbers, tag=tag, employees=args.employees, cpu=cpu, **kw)  # noqa: E731
         warm = phase("batch", "warm", list(range(args.warmup)), in_flight=args.batch_in_flight, batch_size=100)
         sent.add("warm", warm)
         warm_unary = phase("unary", "warm-u", list(range(4 * len(pool))), in_flight=len(pool))
@@ -601,7 +710,10 @@ def main(argv: list[str] | None = None) -> int:
         for c in (16, 64):
             health[c] = phase("health", "", list(range(args.unary)), in_flight=c)
             print(f"baseline: Health/Check, {c} in flight: {args.unary / health[c].wall:,.0f} calls/s", flush=True)
+        copy_meter = CpuMeter(server.process.pid, [os.getpid()])
+        copy_meter.start()
         copy_rate = median_of(3, lambda: raw_copy_rate(pg.url, schemas["main"], args.events))
+        copy_cpu = copy_meter.stop()
         print(f"baseline: raw COPY, 1,000 rows/transaction, one connection: {copy_rate:,.0f} rows/s", flush=True)
 
         # 3. The write phases, back to back, with the reader.
@@ -617,7 +729,8 @@ def main(argv: list[str] | None = None) -> int:
             rate = args.events / writes[name].wall
             p50, p99 = quantiles_ms(writes[name].latencies)
             rows[name] = row(rate, "events/s", copy_rate, "raw COPY rows/s", ">= 50%", rate / copy_rate >= 0.5,
-                             calls_in_flight=args.batch_in_flight, call_p50_ms=round(p50, 2), call_p99_ms=round(p99, 2))  # fmt: skip
+                             calls_in_flight=args.batch_in_flight, call_p50_ms=round(p50, 2), call_p99_ms=round(p99, 2),
+                             cpu=writes[name].cpu, baseline_cpu=copy_cpu)  # fmt: skip
         for c in (16, 64):
             name = f"record_work_event_{c}_in_flight"
             reader.during(name)
@@ -629,7 +742,7 @@ def main(argv: list[str] | None = None) -> int:
             hp50, hp99 = quantiles_ms(health[c].latencies)
             rows[name] = row(rate, "events/s", baseline, f"Health/Check calls/s at {c} in flight", ">= 60%, p99 <= 15 ms",
                              rate / baseline >= 0.6 and p99 <= 15, p50_ms=round(p50, 2), p99_ms=round(p99, 2),
-                             baseline_p50_ms=round(hp50, 2), baseline_p99_ms=round(hp99, 2))  # fmt: skip
+                             baseline_p50_ms=round(hp50, 2), baseline_p99_ms=round(hp99, 2), cpu=writes[name].cpu, baseline_cpu=health[c].cpu)  # fmt: skip
         last_position = max(max(p.positions.values()) for p in writes.values())
         end_of_writes = max(p.finished for p in writes.values())
         first_write = writes["record_work_events_100_per_call"].started
@@ -653,19 +766,12 @@ def main(argv: list[str] | None = None) -> int:
             live_rate, "events/s", read_rate, "raw ordered read rows/s", ">= 35%", live_rate / read_rate >= 0.35,
             events=projected, lag_after_last_write_s=round(caught_up - end_of_writes, 3), seconds_from_first_write=round(caught_up - first_write, 3),
         )  # fmt: skip
-        verify_rates: list[float] = []
-        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-            audit = audit_pb2_grpc.AuditServiceStub(channel)
-            for _ in range(3):
-                t0 = time.perf_counter()
-                verified = audit.VerifyLedger(audit_pb2.VerifyLedgerRequest(), timeout=600)
-                elapsed = time.perf_counter() - t0
-                if not verified.verified or verified.checked < log_rows:
-                    raise RuntimeError(f"VerifyLedger did not verify the whole log ({log_rows} events): {verified}")
-                verify_rates.append(verified.checked / elapsed)
-        verify_rate = statistics.median(verify_rates)
-        rows["verify_ledger"] = row(verify_rate, "events/s", read_rate, "raw ordered read rows/s", ">= 50% and >= 200,000 events/s",
-                                    verify_rate / read_rate >= 0.5 and verify_rate >= 200_000, events=verified.checked)  # fmt: skip
+        try:
+            verify_rate, checked = measure_verify_ledger(server.port, log_rows)
+            rows["verify_ledger"] = row(verify_rate, "events/s", read_rate, "raw ordered read rows/s", ">= 50% and >= 200,000 events/s",
+                                        verify_rate / read_rate >= 0.5 and verify_rate >= 200_000, events=checked)  # fmt: skip
+        except Exception as e:  # noqa: BLE001 - recorded as the row's failure; the run goes on to the correctness check
+            rows["verify_ledger"] = failed_row(e, server)
 
         all_reads = [x for xs in reader.latencies.values() for x in xs]
         p50, p99 = quantiles_ms(all_reads)
@@ -679,13 +785,12 @@ def main(argv: list[str] | None = None) -> int:
         print("checking the main schema's balances and request ids against an independent replay ...", flush=True)
         checks["main"] = check_ledger(server.port, urls["main"], pg.url, schemas["main"], sent, policy_path, resend=args.resend, seed=args.seed)
         server.stop()
-        rebuild = subprocess.run([str(POINTS), "projections", "rebuild", "--database", urls["main"]], capture_output=True, text=True, env=ENV, check=False)
-        match = re.search(r"\(([\d,]+) events/s\)", rebuild.stdout)
-        if rebuild.returncode != 0 or match is None:
-            raise RuntimeError(f"points projections rebuild failed ({rebuild.returncode}):\n{rebuild.stdout}\n{rebuild.stderr}")
-        rebuild_rate = float(match.group(1).replace(",", ""))
-        rows["projections_rebuild"] = row(rebuild_rate, "events/s", read_rate, "raw ordered read rows/s", ">= 35%", rebuild_rate / read_rate >= 0.35,
-                                          output=rebuild.stdout.strip())  # fmt: skip
+        try:
+            rebuild_rate, output = measure_rebuild(urls["main"])
+            rows["projections_rebuild"] = row(rebuild_rate, "events/s", read_rate, "raw ordered read rows/s", ">= 35%",
+                                              rebuild_rate / read_rate >= 0.35, output=output)  # fmt: skip
+        except Exception as e:  # noqa: BLE001
+            rows["projections_rebuild"] = failed_row(e, None)
 
         # 7. The late projector, on a second schema.
         late = start_server(urls["late"], log_dir, *serve_extra, "--no-projector")
@@ -696,17 +801,29 @@ def main(argv: list[str] | None = None) -> int:
         late_sent.add("late", late_phase)
         head = log_head(pg.url, schemas["late"])
         late_read = median_of(3, lambda: raw_read_rate(pg.url, schemas["late"])[0])
-        launched = time.monotonic()
-        project = subprocess.Popen([str(POINTS), "project", "--database", urls["late"]], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        reached, first_move = wait_for_tracking(pg.url, schemas["late"], head, project, timeout=600)
-        late_rate = head / (reached - launched)
-        rows["projection_catch_up_late_projector"] = row(
-            late_rate, "events/s", late_read, "raw ordered read rows/s", ">= 35%", late_rate / late_read >= 0.35, events=head,
-            seconds_from_launch=round(reached - launched, 3),
-            events_per_s_from_first_progress=round(head / (reached - first_move)) if first_move and reached > first_move else None,
-        )  # fmt: skip
+        try:
+            launched = time.monotonic()
+            project = subprocess.Popen([str(POINTS), "project", "--database", urls["late"]], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            project_meter = CpuMeter(project.pid, [])
+            project_meter.start()
+            reached, first_move = wait_for_tracking(pg.url, schemas["late"], head, project, timeout=600)
+            project_cpu = project_meter.stop()
+            late_rate = head / (reached - launched)
+            rows["projection_catch_up_late_projector"] = row(
+                late_rate, "events/s", late_read, "raw ordered read rows/s", ">= 35%", late_rate / late_read >= 0.35, events=head,
+                seconds_from_launch=round(reached - launched, 3),
+                events_per_s_from_first_progress=round(head / (reached - first_move)) if first_move and reached > first_move else None,
+                cpu={"project_process_cores": project_cpu["server_cores"], "machine_cores_busy": project_cpu["machine_cores_busy"]},
+            )  # fmt: skip
+        except Exception as e:  # noqa: BLE001
+            rows["projection_catch_up_late_projector"] = failed_row(e, None)
         print("checking the late schema's balances (projected by `points project`) ...", flush=True)
         checks["late"] = check_ledger(late.port, urls["late"], pg.url, schemas["late"], late_sent, policy_path, resend=min(args.resend, 50), seed=args.seed)
+    except BaseException:
+        for s in servers:
+            if s.log.exists():
+                print(f"`points serve` on port {s.port}, last log lines:\n{s.log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
+        raise
     finally:
         if project is not None and project.poll() is None:
             project.send_signal(signal.SIGTERM)
@@ -724,11 +841,16 @@ def main(argv: list[str] | None = None) -> int:
         pg.stop()
 
     passed = all(c["passed"] for c in checks.values())
+    unmeasured = [name for name in ROWS if rows[name].get("error")]
     report(rows, checks, machine)
     args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps({"machine": machine, "sizes": sizes, "rows": rows, "correctness": {"passed": passed, **checks}}, indent=2) + "\n")
+    args.output.write_text(
+        json.dumps({"machine": machine, "sizes": sizes, "rows": rows, "unmeasured": unmeasured, "correctness": {"passed": passed, **checks}}, indent=2) + "\n"
+    )
     print(f"written {args.output}")
-    return 0 if passed else 1
+    if unmeasured:
+        print(f"error: could not measure {', '.join(unmeasured)} (see above)", file=sys.stderr)
+    return 0 if passed and not unmeasured else 1
 
 
 def report(rows: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]], machine: dict[str, Any]) -> None:
@@ -737,6 +859,9 @@ def report(rows: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]], m
     print(f"{'path':<38} {'figure':>16} {'baseline':>16} {'ratio':>8}  goal")
     for name in ROWS:
         r = rows[name]
+        if r.get("error"):
+            print(f"{name:<38} {'FAILED':>16} {'':>16} {'':>8}  could not be measured: {r['error'][:200]}")
+            continue
         verdict = "met" if r["met"] else "NOT met"
         baseline = f"{r['baseline']:,.0f}" if r["baseline"] is not None else "-"
         ratio = f"{r['ratio']:.1%}" if r["ratio"] is not None else "-"
@@ -745,9 +870,20 @@ def report(rows: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]], m
         if "p99_ms" in r:
             extra = f"  (p50 {r['p50_ms']:.1f} ms, p99 {r['p99_ms']:.1f} ms)"
         print(f"{name:<38} {figure:>16} {baseline:>16} {ratio:>8}  {r['goal']}: {verdict}{extra}")
-    live = rows["projection_catch_up_live"]
-    print(f"  live catch-up: {live['lag_after_last_write_s']:.3f} s after the last write; late projector: "
-          f"{rows['projection_catch_up_late_projector']['seconds_from_launch']:.2f} s from launch for {rows['projection_catch_up_late_projector']['events']:,} events")  # fmt: skip
+    live, late = rows["projection_catch_up_live"], rows["projection_catch_up_late_projector"]
+    print(f"  live catch-up: {live['lag_after_last_write_s']:.3f} s after the last write, {live['seconds_from_first_write']:.2f} s from the first write "
+          f"for {live['events']:,} events")  # fmt: skip
+    if not late.get("error"):
+        without = late["events_per_s_from_first_progress"]
+        print(f"  late projector: {late['seconds_from_launch']:.2f} s from launching `points project` for {late['events']:,} events"
+              + (f" ({without:,}/s from its first progress, start-up excluded)" if without else ""))  # fmt: skip
+    print(f"  CPU during each run, in cores of {machine['cpus']} (server = `points serve` and its workers; other = PostgreSQL and the rest):")
+    for name in ROWS:
+        r = rows[name]
+        if "cpu" in r and "server_cores" in r["cpu"]:
+            c, b = r["cpu"], r.get("baseline_cpu", {})
+            base = f"; its baseline: server {b['server_cores']:.2f}, clients {b['client_cores']:.2f}, other {b['other_cores']:.2f}" if b else ""
+            print(f"    {name}: server {c['server_cores']:.2f}, clients {c['client_cores']:.2f}, other {c['other_cores']:.2f}{base}")
     print(f"  baselines: RecordWorkEvents vs raw COPY (1,000 rows/transaction, one connection); RecordWorkEvent vs Health/Check at the same "
           "concurrency on the same server; catch-ups, rebuild and VerifyLedger vs the raw ordered read (1,000 rows/fetch)")  # fmt: skip
     print()
