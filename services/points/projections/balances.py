@@ -458,6 +458,21 @@ class LedgerQueries:
         return self.max_tracking_id(application_name) or 0  # type: ignore[attr-defined]
 
 
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def copy_text(rows: Sequence[Sequence[Any]], width: int) -> bytes:
+    """Rows in COPY's text format: tab between fields, a newline after each row, and \\, \\t, \\n, \\r escaped."""
+    out = []
+    for row in rows:
+        line = "\t".join(map(str, row))
+        if line.count("\t") != width - 1 or "\\" in line or "\n" in line or "\r" in line:
+            line = "\t".join(str(value).translate(_COPY_ESCAPES) for value in row)
+        out.append(line)
+    out.append("")
+    return "\n".join(out).encode()
+
+
 class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
     P = "%s"
 
@@ -486,10 +501,52 @@ class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
             tuples.execute(sql, params)
             return list(tuples.fetchall())
 
+    def _copy(self, curs: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+        """One COPY of `rows` (ints and strings, never NULL) into `table`, formatted here in one pass."""
+        with curs.copy(f"COPY {self._t(table)} ({', '.join(columns)}) FROM STDIN") as copy:
+            copy.write(copy_text(rows, len(columns)))
+
     def _insert_lines(self, curs: Any, lines: list[LineRow]) -> None:
-        with curs.copy(f"COPY {self._t('balance_lines')} ({COLUMNS}) FROM STDIN") as copy:
-            for line in lines:
-                copy.write_row(line.values())
+        self._copy(curs, "balance_lines", LINE_COLUMNS, [line.values() for line in lines])
+
+    def _write(self, curs: Any, booking: Booking) -> None:
+        """COPY for the appended rows, one statement over arrays for each upsert (the SQLite path keeps executemany)."""
+        if booking.lines:
+            self._insert_lines(curs, booking.lines)
+        if booking.dimensions:
+            employees, months, dimensions, points, weighted = (list(c) for c in zip(*booking.dimensions))
+            curs.execute(
+                f"INSERT INTO {self._t('balance_dimensions')} AS t (employee_id, booked_month, dimension, points, weighted_points) "
+                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[]) "
+                "ON CONFLICT (employee_id, booked_month, dimension) DO UPDATE SET points = t.points + excluded.points, "
+                "weighted_points = t.weighted_points + excluded.weighted_points",
+                (employees, months, dimensions, points, weighted),
+            )
+        if booking.usage:
+            employees, rules, scopes, used = (list(c) for c in zip(*booking.usage))
+            curs.execute(
+                f"INSERT INTO {self._t('balance_caps')} (employee_id, rule_id, scope, used) "
+                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) "
+                "ON CONFLICT (employee_id, rule_id, scope) DO UPDATE SET used = excluded.used",
+                (employees, rules, scopes, used),
+            )
+        if booking.audit_events:
+            self._copy(curs, "audit_events", AUDIT_EVENT_COLUMNS, booking.audit_events)
+        if booking.corrections:
+            self._copy(curs, "audit_corrections", CORRECTION_COLUMNS, booking.corrections)
+        if booking.statuses:
+            statuses, event_ids = (list(c) for c in zip(*booking.statuses))
+            curs.execute(  # in page order: a later status of one event wins, as row by row
+                f"UPDATE {self._t('audit_events')} AS a SET status = s.status FROM (SELECT DISTINCT ON (event_id) status, event_id "
+                "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(status, event_id, n) ORDER BY event_id, n DESC) AS s "
+                "WHERE a.event_id = s.event_id",
+                (statuses, event_ids),
+            )
+        if booking.closes:
+            self._copy(
+                curs, "pay_periods", ("period", "position", "closed_at", "closed_by", "reason"),
+                [(c.period, c.position, c.closed_at, c.closed_by, c.reason) for c in booking.closes],
+            )  # fmt: skip
 
 
 class SQLiteBalanceView(LedgerQueries, SQLiteTrackingRecorder):

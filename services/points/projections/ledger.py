@@ -37,7 +37,20 @@ def from_units(units: int) -> Decimal:
 
 def instant_text(moment: datetime) -> str:
     """A UTC timestamp whose text order is its time order."""
-    return moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+    text = _INSTANTS.get(moment)
+    if text is None:
+        text = moment.astimezone(timezone.utc).isoformat(timespec="microseconds")
+        if len(_INSTANTS) >= 1024:
+            _INSTANTS.clear()
+        _INSTANTS[moment] = text  # equal instants have equal UTC text (events of one batch share a timestamp)
+    return text
+
+
+_INSTANTS: dict[datetime, str] = {}
+
+
+def attributes_text(attributes: dict[str, str]) -> str:
+    return json.dumps(dict(sorted(attributes.items())), ensure_ascii=False) if attributes else "{}"
 
 
 def month_of_day(day: date) -> str:
@@ -168,7 +181,8 @@ class _Ledger:
     def __init__(self, usage_units: dict[CapKey, int], booked: dict[str, list[NetLine]], closed_through: str) -> None:
         self.usage = {key: from_units(units) for key, units in usage_units.items()}
         self.touched: set[CapKey] = set()
-        self.net = {event_id: list(lines) for event_id, lines in booked.items()}
+        # What is booked per event: NetLines read from the view, or this page's LineRows (same field names).
+        self.net: dict[str, list[NetLine] | list[LineRow]] = {event_id: list(lines) for event_id, lines in booked.items()}
         self.closed_through = closed_through
         self.lines: list[LineRow] = []
         self.dimensions: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
@@ -216,10 +230,7 @@ class _Ledger:
                 event_delta=counts if offset == 0 else 0,
             )
             self.row(row)
-            booked.append(
-                NetLine(event_id, row.employee_id, month, row.occurred_on, row.kind, row.quantity, row.rule_id,
-                        row.policy_version, row.dimension, row.multiplier, row.points, row.weighted_points)  # fmt: skip
-            )
+            booked.append(row)
         self.net[event_id] = booked
 
     def reverse(self, position: int, event: LedgerEvent, counts: int) -> int:
@@ -253,7 +264,7 @@ class _Ledger:
                     position, event_id, event.employee_id, event.outlet_id, event.role, event.kind, str(event.quantity),
                     event.occurred_on.isoformat(), instant_text(event.occurred_at) if event.occurred_at else "", at,
                     event.recorded_by, event.source, event.request_id,
-                    json.dumps(dict(sorted(event.attributes.items())), ensure_ascii=False), "recorded",
+                    attributes_text(event.attributes), "recorded",
                 )  # fmt: skip
             )
         elif isinstance(event, WorkEvent.Reversed):
