@@ -144,6 +144,8 @@ INDEXES = {
     "audit_events_by_employee": "audit_events (employee_id, position)",
     "audit_corrections_by_event": "audit_corrections (event_id, position)",
 }
+# Read by queries but never while a page is booked (balance_lines_by_event is: corrections look up what was booked).
+DEFERRED_INDEXES = ("balance_lines_by_employee", "balance_lines_by_pay_month", "audit_events_by_employee", "audit_corrections_by_event")
 COLUMNS = ", ".join(LINE_COLUMNS)
 NET_KEY = "event_id, employee_id, month, occurred_on, kind, quantity, rule_id, policy_version, dimension, multiplier"
 
@@ -500,6 +502,48 @@ class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
         with curs.connection.cursor(row_factory=tuple_row) as tuples:  # same connection, same transaction
             tuples.execute(sql, params)
             return list(tuples.fetchall())
+
+    @contextmanager
+    def bulk_load(self) -> Iterator[None]:
+        """For a rebuild: drops the secondary indexes that no page reads, and builds each once at the end.
+
+        One sort per index is far cheaper than an index insert per row. If the rebuild dies
+        half way, the indexes come back at the end anyway, or at the next migration (CREATE
+        INDEX IF NOT EXISTS is among the view's create statements).
+        """
+        if not self._owns_view_tables():  # e.g. the deployed points_app role: rebuild row by row as before
+            yield
+            return
+        with self._cursor(commit=True) as curs:
+            for name in DEFERRED_INDEXES:
+                curs.execute(f'DROP INDEX IF EXISTS "{self.datastore.schema}"."{name}"')
+        try:
+            yield
+        finally:
+            with self._cursor(commit=True) as curs:
+                for name in DEFERRED_INDEXES:
+                    table, columns = INDEXES[name].split(" ", 1)
+                    curs.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {self._t(table)} {columns}")
+
+    def _owns_view_tables(self) -> bool:
+        """Whether this role may drop and create the view's indexes and truncate its tables (it owns them)."""
+        with self._cursor(commit=False) as curs:
+            rows = self._all(
+                curs,
+                "SELECT count(*) = %s AND bool_and(pg_has_role(c.relowner, 'USAGE') AND has_table_privilege(c.oid, 'TRUNCATE')) "
+                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s)",
+                (len(TABLES), self.datastore.schema, list(TABLES)),
+            )
+        return bool(rows[0][0])
+
+    def reset(self, application_name: str) -> None:
+        """As on SQLite, in one transaction; TRUNCATE (for an owner) leaves no dead rows to slow the rebuild's writes."""
+        if not self._owns_view_tables():
+            super().reset(application_name)
+            return
+        with self._cursor(commit=True) as curs:
+            curs.execute(f"DELETE FROM {self._t(self.tracking_name())} WHERE application_name = %s", (application_name,))
+            curs.execute(f"TRUNCATE {', '.join(self._t(table) for table in TABLES)}")
 
     def _copy(self, curs: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
         """One COPY of `rows` (ints and strings, never NULL) into `table`, formatted here in one pass."""

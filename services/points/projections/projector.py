@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from contextlib import nullcontext
 
 from typing import Any
 
@@ -141,10 +142,12 @@ class BalanceProjector:
         return total
 
     def rebuild(self) -> int:
-        """Forgets the view and projects the whole log again."""
-        self.view.reset(self.application_name)
-        self._set_position(0)
-        return self.catch_up()
+        """Forgets the view and projects the whole log again (in bulk-load mode where the view has one)."""
+        bulk_load = getattr(self.view, "bulk_load", None)
+        with bulk_load() if bulk_load is not None else nullcontext():
+            self.view.reset(self.application_name)
+            self._set_position(0)
+            return self.catch_up()
 
     def wake(self) -> None:
         """Called after a local write: project now rather than at the next poll."""
