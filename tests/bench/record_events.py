@@ -95,6 +95,18 @@ ROWS = (
 WITH_BASELINE = tuple(r for r in ROWS if r != "get_balance_during_writes")
 
 
+def connect(url: str, **kwargs: Any) -> psycopg.Connection[Any]:
+    """psycopg.connect, retried for up to 30 s while the server has no free connection slot (a shared server may be busy)."""
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return psycopg.connect(url, **kwargs)
+        except psycopg.OperationalError as e:
+            if "too many clients" not in str(e) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.5)
+
+
 # -- the server ------------------------------------------------------------------------------------
 
 
@@ -175,14 +187,14 @@ def register_directory(port: int, employees: int) -> None:
 
 
 def log_head(base_url: str, schema: str) -> int:
-    with psycopg.connect(base_url) as conn:
+    with connect(base_url) as conn:
         row = conn.execute(f'SELECT coalesce(max(notification_id), 0) FROM "{schema}".points_events').fetchone()
         return int(row[0]) if row else 0
 
 
 def raw_copy_rate(base_url: str, schema: str, rows: int) -> float:
     """Rows/s of binary COPY of rows like the stored work events into a table like the event table, 1,000 rows per transaction."""
-    with psycopg.connect(base_url, autocommit=True) as conn:
+    with connect(base_url, autocommit=True) as conn:
         templates = conn.execute(
             f'SELECT topic, state FROM "{schema}".points_events WHERE topic = %s ORDER BY notification_id LIMIT 1000', (RECORDED_TOPIC,)
         ).fetchall()
@@ -207,7 +219,7 @@ def raw_copy_rate(base_url: str, schema: str, rows: int) -> float:
 
 def raw_read_rate(base_url: str, schema: str) -> tuple[float, int]:
     """(rows/s, rows) of an ordered read of the whole event table, server-side cursor, 1,000 rows per fetch."""
-    with psycopg.connect(base_url) as conn, conn.cursor(name=f"bench_read_{uuid.uuid4().hex[:6]}") as cur:
+    with connect(base_url) as conn, conn.cursor(name=f"bench_read_{uuid.uuid4().hex[:6]}") as cur:
         cur.itersize = 1000
         started = time.perf_counter()
         cur.execute(f'SELECT * FROM "{schema}".points_events ORDER BY notification_id')
@@ -435,7 +447,7 @@ def stored_work_events(url: str, base_url: str, schema: str) -> list[tuple[int, 
     )
     try:
         found = []
-        with psycopg.connect(base_url) as conn, conn.cursor(name="bench_decode") as cur:
+        with connect(base_url) as conn, conn.cursor(name="bench_decode") as cur:
             cur.itersize = 1000
             cur.execute(
                 f'SELECT notification_id, originator_id, originator_version, topic, state FROM "{schema}".points_events '
@@ -628,7 +640,7 @@ def wait_for_tracking(base_url: str, schema: str, head: int, process: subprocess
     """Polls the late projector's tracking row until it reaches head: (instant reached, instant it first moved)."""
     deadline = time.monotonic() + timeout
     first_move = None
-    with psycopg.connect(base_url, autocommit=True) as conn:
+    with connect(base_url, autocommit=True) as conn:
         while time.monotonic() < deadline:
             row_ = conn.execute(f'SELECT max(notification_id) FROM "{schema}".balances_tracking').fetchone()
             position = int(row_[0]) if row_ and row_[0] is not None else 0
@@ -683,8 +695,13 @@ def main(argv: list[str] | None = None) -> int:
         "client_processes": args.client_processes, "server_processes": args.server_processes,
         "note": f"{cpus} CPUs shared by the {args.client_processes} client processes, the server and PostgreSQL (and whatever else runs here)",
     }  # fmt: skip
+    b0, a0 = _machine_jiffies()
+    time.sleep(1.0)
+    b1, a1 = _machine_jiffies()
+    machine["background_cores_busy"] = round((b1 - b0) / max(a1 - a0, 1) * cpus, 2)  # before anything of ours runs: other users' load
     sizes = {k: getattr(args, k) for k in ("events", "unary", "late_events", "warmup", "employees", "batch_in_flight", "resend")}
-    print(f"machine: {machine['note']}; figures and baselines compete for the same cores", flush=True)
+    print(f"machine: {machine['note']}; figures and baselines compete for the same cores; "
+          f"{machine['background_cores_busy']:.2f} of {cpus} cores were busy with other work in the second before the run", flush=True)  # fmt: skip
     rows: dict[str, dict[str, Any]] = {}
     checks: dict[str, dict[str, Any]] = {}
     log_dir = Path(tempfile.mkdtemp(prefix="points-bench-"))
@@ -835,7 +852,7 @@ def main(argv: list[str] | None = None) -> int:
             s.stop()
         pool.close()
         if not args.keep_schemas:
-            with psycopg.connect(pg.url, autocommit=True) as conn:
+            with connect(pg.url, autocommit=True) as conn:
                 for schema in schemas.values():
                     conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         pg.stop()

@@ -5,11 +5,17 @@ from __future__ import annotations
 
 import json
 import math
+import uuid
 from pathlib import Path
 
+import grpc
+import psycopg
 import pytest
 
-from tests.bench.record_events import ROWS, WITH_BASELINE, main
+from points.application.policy_file import example_policy_path
+from points.v1 import work_events_pb2_grpc
+from tests.bench.load_clients import employee_of, work_request
+from tests.bench.record_events import RECORDED_TOPIC, ROWS, WITH_BASELINE, Sent, check_ledger, main, register_directory, start_server
 from tests.support.pgserver import PostgresServer
 
 TINY = ["--events", "200", "--unary", "50", "--late-events", "300", "--warmup", "100", "--employees", "20", "--resend", "20"]
@@ -45,3 +51,48 @@ def test_the_record_benchmark_measures_every_row_and_checks_the_ledger(postgres_
     assert main_check["distinct_request_ids_sent"] == main_check["work_events_stored"] == 100 + 8 + 2 * 200 + 2 * 50
     assert late_check["distinct_request_ids_sent"] == late_check["work_events_stored"] == 300
     assert main_check["balances_compared"] > 0 and main_check["resent"] == 20 and main_check["problems"] == []
+
+
+@pytest.mark.postgres
+def test_the_correctness_check_fails_on_a_wrong_balance_and_on_a_request_stored_twice(postgres_server: PostgresServer, tmp_path: Path) -> None:
+    """The check at the end of the benchmark can fail: a balance nudged in the view, then a work event stored twice."""
+    schema = f"t_bench_{uuid.uuid4().hex[:8]}"
+    url = f"{postgres_server.url}{'&' if '?' in postgres_server.url else '?'}schema={schema}"
+    employees = 6
+    server = start_server(url, tmp_path)
+    try:
+        register_directory(server.port, employees)
+        sent = Sent(employees)
+        with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+            work = work_events_pb2_grpc.WorkEventServiceStub(channel)
+            for n in range(30):
+                sent.positions[("t", n)] = work.RecordWorkEvent(work_request("t", n, employees), timeout=30).position
+
+        def check() -> dict[str, object]:
+            return check_ledger(server.port, url, postgres_server.url, schema, sent, example_policy_path(), resend=6, seed=1)
+
+        assert check()["passed"] is True
+
+        with psycopg.connect(postgres_server.url, autocommit=True) as conn:
+            conn.execute(
+                f'UPDATE "{schema}".balance_dimensions SET weighted_points = weighted_points + 1 '
+                f'WHERE ctid = (SELECT ctid FROM "{schema}".balance_dimensions WHERE employee_id = %s LIMIT 1)',
+                (employee_of(0, employees),),
+            )
+        nudged = check()
+        assert nudged["passed"] is False
+        assert any(f"GetBalance({employee_of(0, employees)}" in p for p in nudged["problems"]), nudged["problems"]  # type: ignore[union-attr]
+
+        with psycopg.connect(postgres_server.url, autocommit=True) as conn:  # the first work event again, as another aggregate
+            conn.execute(
+                f'INSERT INTO "{schema}".points_events (originator_id, originator_version, topic, state) '
+                f'SELECT %s, 1, topic, state FROM "{schema}".points_events WHERE topic = %s ORDER BY notification_id LIMIT 1',
+                (uuid.uuid4(), RECORDED_TOPIC),
+            )
+        twice = check()
+        assert twice["passed"] is False and twice["work_events_stored"] == 31 and twice["distinct_request_ids_sent"] == 30
+        assert any("stored more than once" in p for p in twice["problems"]), twice["problems"]  # type: ignore[union-attr]
+    finally:
+        server.stop()
+        with psycopg.connect(postgres_server.url, autocommit=True) as conn:
+            conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
