@@ -154,18 +154,17 @@ VERIFY_PAGE = 2000  # rows per chunk of the PostgreSQL result stream
 
 # PostgreSQL assembles each event's canonical bytes itself, in the layout of `canonical` (int8send
 # and uuid_send are big-endian; the topic goes as UTF-8; a NULL topic is the text 'None' and a NULL
-# state no bytes, as str() and `or b""` make them), so Python only hashes. Events come with their
-# link (LEFT JOIN), and links whose event is gone come from the anti-join with a NULL event: a
-# FULL OUTER JOIN on position, merged in position order by the server.
+# state no bytes, as str() and `or b""` make them), so Python only hashes.
 _PG_CANONICAL = (
     "int8send(e.notification_id) || uuid_send(e.originator_id) || int8send(e.originator_version::bigint)"
     " || int4send(octet_length(convert_to(coalesce(e.topic, 'None'), 'UTF8')))"
     " || convert_to(coalesce(e.topic, 'None'), 'UTF8')"
     " || int8send(octet_length(coalesce(e.state, ''::bytea))::bigint) || coalesce(e.state, ''::bytea)"
 )
-# For the one transaction that reads: ordered index scans, merge joins and a merge append stream the
+# For the one transaction that reads (one snapshot): ordered index scans and merge joins stream the
 # rows without sorting them (a sort of the states spills to disk), whatever the table statistics say.
 _PG_PLAN = (
+    "SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY",
     "SET LOCAL enable_sort = off",
     "SET LOCAL enable_hashjoin = off",
     "SET LOCAL enable_nestloop = off",
@@ -176,7 +175,7 @@ _PG_PLAN = (
 
 
 class ChainReader:
-    """Reads the log and its chain for verification, in one ordered query, on either backend."""
+    """Reads the log and its chain for verification, in ordered streams of rows, on either backend."""
 
     def __init__(self, recorder: Any) -> None:
         self.recorder = recorder
@@ -186,11 +185,17 @@ class ChainReader:
             e = self.events = f'"{schema}"."{recorder.events_table_name}"'
             c = self.chain = f'"{schema}"."{CHAIN_TABLE}"'
             self.p = "%s"
-            self.links_sql = (  # parameters: the range (after, upto] three times
-                f"(SELECT e.notification_id, {_PG_CANONICAL}, c.hash FROM {e} e "  # noqa: S608
+            # Every event with its link, or None if it has none: (position, canonical bytes, link).
+            self.events_sql = (  # parameters: the range (after, upto] twice
+                f"SELECT e.notification_id, {_PG_CANONICAL}, c.hash FROM {e} e "  # noqa: S608
                 f"LEFT JOIN {c} c ON c.position = e.notification_id AND c.position > %s AND c.position <= %s "
-                "WHERE e.notification_id > %s AND e.notification_id <= %s ORDER BY e.notification_id) "
-                f"UNION ALL (SELECT c.position, NULL::bytea, c.hash FROM {c} c WHERE c.position > %s AND c.position <= %s "
+                "WHERE e.notification_id > %s AND e.notification_id <= %s ORDER BY e.notification_id"
+            )
+            self.count_sql = f"SELECT count(*) FROM {c} WHERE position > %s AND position <= %s"  # noqa: S608
+            # The same, plus each link whose event is gone with a NULL event: a FULL OUTER JOIN on position.
+            self.links_sql = (  # parameters: the range (after, upto] three times
+                f"({self.events_sql}) UNION ALL (SELECT c.position, NULL::bytea, c.hash FROM {c} c "  # noqa: S608
+                "WHERE c.position > %s AND c.position <= %s "
                 f"AND NOT EXISTS (SELECT FROM {e} e WHERE e.notification_id = c.position) ORDER BY c.position) ORDER BY 1"
             )
         else:
@@ -228,10 +233,20 @@ class ChainReader:
             with self.recorder.datastore.get_connection() as conn, conn.transaction(force_rollback=True):
                 for setting in _PG_PLAN:
                     conn.execute(setting)
-                with conn.cursor(row_factory=tuple_row) as curs, closing(
-                    curs.stream(self.links_sql, bounds * 3, binary=True, size=VERIFY_PAGE)
-                ) as rows:
-                    return verify_links(start, rows, from_position)  # type: ignore[arg-type]
+                with conn.cursor(row_factory=tuple_row) as curs:
+                    # The common case in one pass over the events: each has its link and every link
+                    # in the range belongs to one of them (the count), so no event is missing.
+                    curs.execute(self.count_sql, bounds)
+                    (links,) = curs.fetchone()  # type: ignore[misc]
+                    with closing(curs.stream(self.events_sql, bounds * 2, binary=True, size=VERIFY_PAGE)) as rows:
+                        result = verify_links(start, rows, from_position)  # type: ignore[arg-type]
+                    if result.verified and result.checked == links:
+                        return result
+                    # Otherwise find the first problem in position order, events and links merged: a
+                    # link without its event may come before the first bad event.
+                    upto = to_position if result.verified else result.first_bad_position
+                    with closing(curs.stream(self.links_sql, (from_position - 1, upto) * 3, binary=True, size=VERIFY_PAGE)) as rows:
+                        return verify_links(start, rows, from_position)  # type: ignore[arg-type]
         with self.recorder.datastore.transaction(commit=False) as curs:
             curs.execute(self.links_sql, bounds * 2)
             return verify_links(start, map(_sqlite_link_row, iter(curs.fetchone, None)), from_position)
