@@ -48,6 +48,7 @@ import os
 import platform
 import random
 import re
+import shutil
 import signal
 import socket
 import statistics
@@ -857,6 +858,7 @@ def main(argv: list[str] | None = None) -> int:
                     conn.execute(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
         pg.stop()
 
+    shutil.rmtree(log_dir, ignore_errors=True)  # kept (and its tail printed) only when the run broke off
     passed = all(c["passed"] for c in checks.values())
     unmeasured = [name for name in ROWS if rows[name].get("error")]
     report(rows, checks, machine)
