@@ -11,8 +11,8 @@ head (GetLedgerHead) can later prove that nothing up to it changed (VerifyLedger
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
@@ -186,25 +186,30 @@ class ChainReader:
             c = self.chain = f'"{schema}"."{CHAIN_TABLE}"'
             self.p = "%s"
             # Every event with its link, or None if it has none: (position, canonical bytes, link).
-            self.events_sql = (  # parameters: the range (after, upto] twice
+            self.events_sql = (  # parameters: the range (after, upto]
                 f"SELECT e.notification_id, {_PG_CANONICAL}, c.hash FROM {e} e "  # noqa: S608
-                f"LEFT JOIN {c} c ON c.position = e.notification_id AND c.position > %s AND c.position <= %s "
-                "WHERE e.notification_id > %s AND e.notification_id <= %s ORDER BY e.notification_id"
+                f"LEFT JOIN {c} c ON c.position = e.notification_id AND c.position > %(after)s AND c.position <= %(upto)s "
+                "WHERE e.notification_id > %(after)s AND e.notification_id <= %(upto)s ORDER BY e.notification_id"
             )
-            self.count_sql = f"SELECT count(*) FROM {c} WHERE position > %s AND position <= %s"  # noqa: S608
+            self.count_sql = f"SELECT count(*) FROM {c} WHERE position > %(after)s AND position <= %(upto)s"  # noqa: S608
             # The same, plus each link whose event is gone with a NULL event: a FULL OUTER JOIN on position.
-            self.links_sql = (  # parameters: the range (after, upto] three times
+            self.links_sql = (
                 f"({self.events_sql}) UNION ALL (SELECT c.position, NULL::bytea, c.hash FROM {c} c "  # noqa: S608
-                "WHERE c.position > %s AND c.position <= %s "
+                "WHERE c.position > %(after)s AND c.position <= %(upto)s "
                 f"AND NOT EXISTS (SELECT FROM {e} e WHERE e.notification_id = c.position) ORDER BY c.position) ORDER BY 1"
             )
         else:
             e, c = self.events, self.chain = recorder.events_table_name, CHAIN_TABLE
             self.p = "?"
-            self.links_sql = (  # parameters: the range (after, upto] twice
+            self.events_sql = (  # parameters: the range (after, upto]
                 f"SELECT e.rowid, 1, e.originator_id, e.originator_version, e.topic, e.state, c.hash FROM {e} e "  # noqa: S608
-                f"LEFT JOIN {c} c ON c.position = e.rowid WHERE e.rowid > ? AND e.rowid <= ? "
-                f"UNION ALL SELECT c.position, 0, NULL, NULL, NULL, NULL, c.hash FROM {c} c WHERE c.position > ? AND c.position <= ? "
+                f"LEFT JOIN {c} c ON c.position = e.rowid WHERE e.rowid > :after AND e.rowid <= :upto ORDER BY e.rowid"
+            )
+            self.count_sql = f"SELECT count(*) FROM {c} WHERE position > :after AND position <= :upto"  # noqa: S608
+            self.links_sql = (
+                f"SELECT e.rowid, 1, e.originator_id, e.originator_version, e.topic, e.state, c.hash FROM {e} e "  # noqa: S608
+                f"LEFT JOIN {c} c ON c.position = e.rowid WHERE e.rowid > :after AND e.rowid <= :upto "
+                f"UNION ALL SELECT c.position, 0, NULL, NULL, NULL, NULL, c.hash FROM {c} c WHERE c.position > :after AND c.position <= :upto "
                 f"AND NOT EXISTS (SELECT 1 FROM {e} e WHERE e.rowid = c.position) ORDER BY 1"
             )
 
@@ -228,28 +233,49 @@ class ChainReader:
     def verify(self, from_position: int, to_position: int) -> Verification:
         """Recomputes the chain from `from_position` to `to_position`: every event and every link, matched by position."""
         start = self.hash_before(from_position)
-        bounds = (from_position - 1, to_position)
+        with self._reading() as (count, stream):
+            # The common case in one pass over the events: each has its link and every link in the
+            # range belongs to one of them (the count), so no event is missing.
+            links = count(from_position - 1, to_position)
+            result = stream(self.events_sql, start, from_position, to_position)
+            if result.verified and result.checked == links:
+                return result
+            # Otherwise the first problem in position order, events and links merged: a link whose
+            # event is gone may come before the first bad event.
+            upto = to_position if result.verified else result.first_bad_position
+            return stream(self.links_sql, start, from_position, upto)
+
+    @contextmanager
+    def _reading(self) -> Iterator[tuple[Callable[[int, int], int], Callable[[str, bytes, int, int], Verification]]]:
+        """(count of links in a range, verification of a query's rows over a range), in one read transaction."""
         if self.postgres:
             with self.recorder.datastore.get_connection() as conn, conn.transaction(force_rollback=True):
                 for setting in _PG_PLAN:
                     conn.execute(setting)
                 with conn.cursor(row_factory=tuple_row) as curs:
-                    # The common case in one pass over the events: each has its link and every link
-                    # in the range belongs to one of them (the count), so no event is missing.
-                    curs.execute(self.count_sql, bounds)
-                    (links,) = curs.fetchone()  # type: ignore[misc]
-                    with closing(curs.stream(self.events_sql, bounds * 2, binary=True, size=VERIFY_PAGE)) as rows:
-                        result = verify_links(start, rows, from_position)  # type: ignore[arg-type]
-                    if result.verified and result.checked == links:
-                        return result
-                    # Otherwise find the first problem in position order, events and links merged: a
-                    # link without its event may come before the first bad event.
-                    upto = to_position if result.verified else result.first_bad_position
-                    with closing(curs.stream(self.links_sql, (from_position - 1, upto) * 3, binary=True, size=VERIFY_PAGE)) as rows:
-                        return verify_links(start, rows, from_position)  # type: ignore[arg-type]
+
+                    def count_pg(after: int, upto: int) -> int:
+                        curs.execute(self.count_sql, {"after": after, "upto": upto})
+                        return int(curs.fetchone()[0])  # type: ignore[index]
+
+                    def stream_pg(sql: str, start: bytes, from_position: int, upto: int) -> Verification:
+                        params = {"after": from_position - 1, "upto": upto}
+                        with closing(curs.stream(sql, params, binary=True, size=VERIFY_PAGE)) as rows:
+                            return verify_links(start, rows, from_position)  # type: ignore[arg-type]
+
+                    yield count_pg, stream_pg
+            return
         with self.recorder.datastore.transaction(commit=False) as curs:
-            curs.execute(self.links_sql, bounds * 2)
-            return verify_links(start, map(_sqlite_link_row, iter(curs.fetchone, None)), from_position)
+
+            def count_sqlite(after: int, upto: int) -> int:
+                curs.execute(self.count_sql, {"after": after, "upto": upto})
+                return int(curs.fetchone()[0])
+
+            def stream_sqlite(sql: str, start: bytes, from_position: int, upto: int) -> Verification:
+                curs.execute(sql, {"after": from_position - 1, "upto": upto})
+                return verify_links(start, map(_sqlite_link_row, iter(curs.fetchone, None)), from_position)
+
+            yield count_sqlite, stream_sqlite
 
 
 def _sqlite_link_row(row: tuple[Any, ...]) -> LinkRow:
