@@ -13,7 +13,7 @@ so a caller still holding the previous state is not disturbed.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from copy import deepcopy
 from itertools import groupby
 from typing import Any
@@ -21,7 +21,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import Mapper
 
-from points.storage.event_index import EventIndex
+from points.storage.event_index import EventIndex, Key
 
 
 class LatestAggregates:
@@ -32,11 +32,17 @@ class LatestAggregates:
         self._cache: dict[UUID, Any] = {}
         self._lock = threading.Lock()
 
-    def get_many(self, aggregate_ids: Iterable[UUID]) -> dict[UUID, Any]:
-        """Each aggregate as stored now; ids with no events are left out."""
+    def cached(self, aggregate_ids: Iterable[UUID]) -> list[Any]:
+        """The aggregates held now, as last read (maybe stale): hints for what else to read."""
+        with self._lock:
+            return [a for a in (self._cache.get(i) for i in aggregate_ids) if a is not None]
+
+    def get_many(self, aggregate_ids: Iterable[UUID], *, positions_of: Sequence[Key] = ()) -> tuple[dict[Key, int], dict[UUID, Any]]:
+        """Each aggregate as stored now (ids with no events are left out) and, in the same round
+        trip, the log positions of the stored (aggregate id, version) pairs in `positions_of`."""
         with self._lock:
             held = {aggregate_id: self._cache.get(aggregate_id) for aggregate_id in set(aggregate_ids)}
-        newer = self.index.events_after([(aggregate_id, a.version if a is not None else 0) for aggregate_id, a in held.items()])
+        positions, newer = self.index.lookup(positions_of, [(i, a.version if a is not None else 0) for i, a in held.items()])
         updated: dict[UUID, Any] = {}
         for aggregate_id, stored in groupby(newer, key=lambda e: e.originator_id):
             current = held[aggregate_id]
@@ -52,4 +58,5 @@ class LatestAggregates:
                     cached = self._cache.get(aggregate_id)
                     if aggregate is not None and (cached is None or cached.version < aggregate.version):
                         self._cache[aggregate_id] = aggregate
-        return {aggregate_id: a for aggregate_id, a in ((i, updated.get(i, held[i])) for i in held) if a is not None}
+        found = {aggregate_id: updated.get(aggregate_id, current) for aggregate_id, current in held.items()}
+        return positions, {aggregate_id: a for aggregate_id, a in found.items() if a is not None}

@@ -28,6 +28,9 @@ class EventIndex(Protocol):
     def events_after(self, keys: Sequence[Key]) -> list[StoredEvent]:
         """Each aggregate's stored events with a version above the given one, by aggregate then version."""
 
+    def lookup(self, position_keys: Sequence[Key], after_keys: Sequence[Key]) -> tuple[dict[Key, int], list[StoredEvent]]:
+        """positions(position_keys) and events_after(after_keys), read together (one round trip where it can)."""
+
 
 class PostgresEventIndex:
     def __init__(self, recorder: PostgresApplicationRecorder) -> None:
@@ -53,14 +56,21 @@ class PostgresEventIndex:
             return {(row["originator_id"], row["originator_version"]): row["notification_id"] for row in curs.fetchall()}
 
     def events_after(self, keys: Sequence[Key]) -> list[StoredEvent]:
-        if not keys:
-            return []
-        with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.newer_statement, ([k[0] for k in keys], [k[1] for k in keys]), prepare=True)
-            return [
+        return self.lookup((), keys)[1]
+
+    def lookup(self, position_keys: Sequence[Key], after_keys: Sequence[Key]) -> tuple[dict[Key, int], list[StoredEvent]]:
+        if not position_keys and not after_keys:
+            return {}, []
+        with self.datastore.get_connection() as conn, conn.pipeline(), conn.cursor() as found, conn.cursor() as newer:
+            # Both queries go out before either answer is awaited: one round trip.
+            found.execute(self.statement, ([k[0] for k in position_keys], [k[1] for k in position_keys]), prepare=True)
+            newer.execute(self.newer_statement, ([k[0] for k in after_keys], [k[1] for k in after_keys]), prepare=True)
+            positions = {(row["originator_id"], row["originator_version"]): row["notification_id"] for row in found.fetchall()}
+            events = [
                 StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
-                for row in curs.fetchall()
+                for row in newer.fetchall()
             ]
+            return positions, events
 
 
 class SQLiteEventIndex:
@@ -87,6 +97,9 @@ class SQLiteEventIndex:
                 for row in curs.fetchall():
                     found[(UUID(row[0]), row[1])] = row[2]
         return found
+
+    def lookup(self, position_keys: Sequence[Key], after_keys: Sequence[Key]) -> tuple[dict[Key, int], list[StoredEvent]]:
+        return self.positions(position_keys), self.events_after(after_keys)  # an embedded file: no round trips to save
 
     def events_after(self, keys: Sequence[Key]) -> list[StoredEvent]:
         events: list[StoredEvent] = []
