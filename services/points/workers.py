@@ -155,7 +155,7 @@ def _claim_port(host: str, port: int) -> int:
             probe.bind(address)
         except OSError as e:
             if e.errno == errno.EADDRINUSE:
-                raise SettingsError(f"cannot listen on {host}:{port}: it is in use by another process") from e
+                raise SettingsError(f"cannot listen on {host}:{port}: it is in use (by a listener, or a connection still holding it)") from e
             raise SettingsError(f"cannot listen on {host}:{port}: {e}") from e
         return int(probe.getsockname()[1])
 
@@ -227,16 +227,18 @@ class Supervisor:
 
     def _start_all(self) -> bool:
         """Worker 0 alone (it may publish the initial policy of an empty store), then the rest; False if one failed."""
+        spawned: list[Slot] = []
         for group in ([self.slots[0]], self.slots[1:]):
             for slot in group:
                 self._spawn(slot)
-            while not all(s.worker is not None and s.worker.ready for s in group):
+                spawned.append(slot)
+            while not all(s.worker is not None and s.worker.ready for s in spawned):
                 if self._stopping.is_set():
                     return False
                 self._poll(POLL)
-                for slot in group:
-                    if slot.worker is None:  # _poll saw it exit before it was ready
-                        print(f"points: worker {slot.index} exited before it was ready (see its output above); stopping", file=sys.stderr, flush=True)
+                for slot in spawned:
+                    if slot.worker is None:  # _poll saw it exit
+                        print(f"points: worker {slot.index} exited while the workers were starting (see its output above); stopping", file=sys.stderr, flush=True)
                         return False
         return True
 
@@ -287,7 +289,7 @@ class Supervisor:
             if self._stopping.is_set():
                 continue
             if not self._started:
-                log.error("worker %d (pid %d) exited (%s) after %.1fs, before it was ready", worker.index, worker.pid, _exit_status(code), ran)
+                log.error("worker %d (pid %d) exited (%s) after %.1fs, while the workers were starting", worker.index, worker.pid, _exit_status(code), ran)
                 continue
             slot.failures = 1 if ran >= STABLE_AFTER else slot.failures + 1
             delay = min(FIRST_BACKOFF * 2 ** (slot.failures - 1), MAX_BACKOFF)

@@ -127,8 +127,8 @@ class Parent:
 
 
 @contextmanager
-def parent(database_url: str, logs: Path, processes: int = 2) -> Iterator[Parent]:
-    port, metrics_port, health_port = free_port(), free_port_run(processes), free_port()
+def parent(database_url: str, logs: Path, processes: int = 2, metrics_port: int = 0) -> Iterator[Parent]:
+    port, metrics_port, health_port = free_port(), metrics_port or free_port_run(processes), free_port()
     log = logs / "parent.log"
     with log.open("wb") as out:
         popen = subprocess.Popen(
@@ -348,3 +348,21 @@ def test_a_port_in_use_is_refused_rather_than_shared(store: tuple[str, str]) -> 
         answer = run_points("serve", "--processes", "2", "--port", str(port), "--database", url)
     assert answer.returncode == 2, answer
     assert f"cannot listen on 127.0.0.1:{port}: it is in use" in answer.stderr
+
+
+def test_a_worker_that_cannot_start_stops_the_others_and_the_parent_exits_1(store: tuple[str, str], tmp_path: Path) -> None:
+    url, _ = store
+    metrics_port = free_port_run(2)
+    with socket.socket() as taken:  # worker 1's metrics port (--metrics-port + 1) is someone else's
+        taken.bind(("127.0.0.1", metrics_port + 1))
+        taken.listen()
+        with parent(url, tmp_path, metrics_port=metrics_port) as running:
+            workers: set[int] = set()
+            deadline = time.monotonic() + START_WITHIN
+            while running.popen.poll() is None and time.monotonic() < deadline:
+                workers.update(running.workers())
+                time.sleep(0.05)
+            assert running.popen.poll() == 1, running.output()  # no endless restarts of a worker that cannot start
+            assert "points: worker 1 exited while the workers were starting" in running.output()
+            assert SERVING_LINE not in running.output()
+            assert len(workers) == 2 and not any(alive(pid) for pid in workers)  # worker 0 was stopped too
