@@ -296,6 +296,7 @@ def test_a_worker_killed_with_9_is_replaced_and_no_write_is_lost_or_doubled(stor
                 os.kill(victim, signal.SIGKILL)
                 replaced = wait_until(lambda: len(running.workers()) == 2 and victim not in running.workers(), 10, interval=0.05)
                 assert replaced is not None, running.output()
+                assert running.health(running.health_port) == "SERVING"  # the other worker serves while the replacement starts
                 ready = wait_until(lambda: replacement_ready(running.output(), victim), START_WITHIN, interval=0.05)
                 assert ready is not None, running.output()
                 print(f"\nworker pid {victim} killed with -9: a replacement started after {replaced:.2f}s, ready after {ready + replaced:.2f}s")
