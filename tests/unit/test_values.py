@@ -288,3 +288,15 @@ def test_text_with_del_or_c1_control_characters_is_refused(value: str) -> None:
     v = Violations()
     check_text(v, "recorded_by", value)
     assert reasons(v) == [("recorded_by", "CONTROL_CHARACTERS")]
+
+
+def test_control_characters_are_exactly_unicode_category_cc() -> None:
+    import unicodedata
+
+    refused = []
+    for code_point in range(0x110000):
+        v = Violations()
+        check_text(v, "source", chr(code_point))
+        if v:
+            refused.append(code_point)
+    assert refused == [c for c in range(0x110000) if unicodedata.category(chr(c)) == "Cc"]
