@@ -36,15 +36,17 @@ class PostgresEventIndex:
     def __init__(self, recorder: PostgresApplicationRecorder) -> None:
         self.datastore = recorder.datastore
         self.statement = SQL(
+            # LATERAL: one primary-key probe per key, whatever the planner thinks of the table's size.
             "SELECT e.originator_id, e.originator_version, e.notification_id "
-            "FROM {schema}.{table} e "
-            "JOIN unnest(%s::uuid[], %s::bigint[]) AS k(id, version) "
-            "ON e.originator_id = k.id AND e.originator_version = k.version"
+            "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, version) "
+            "CROSS JOIN LATERAL (SELECT originator_id, originator_version, notification_id FROM {schema}.{table} "
+            "WHERE originator_id = k.id AND originator_version = k.version) e"
         ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
         self.newer_statement = SQL(
             "SELECT e.originator_id, e.originator_version, e.topic, e.state "
             "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, version) "
-            "JOIN {schema}.{table} e ON e.originator_id = k.id AND e.originator_version > k.version "
+            "CROSS JOIN LATERAL (SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
+            "WHERE originator_id = k.id AND originator_version > k.version) e "
             "ORDER BY e.originator_id, e.originator_version"
         ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
 
