@@ -9,7 +9,7 @@ keeps every guarantee of the library's path and changes only how the rows travel
   passes an event that commits later;
 - positions come from the table's own sequence (`nextval` under that lock, so they increase
   in the order of the events given), then the rows go in by binary COPY with their positions;
-- the hash chain's links are computed from the head read under the same lock and COPied in the
+- the hash chain's links are computed from the head read under the same lock and written in the
   same transaction (storage/chain.py defines the links);
 - a duplicate (aggregate id, version) fails the whole transaction with the library's
   IntegrityError, as before, and nothing of it is written;
@@ -26,6 +26,7 @@ from uuid import UUID
 
 from eventsourcing.persistence import InterfaceError, OperationalError, StoredEvent
 from eventsourcing.utils import retry
+from psycopg.pq import TransactionStatus
 from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier, Literal
 
@@ -38,27 +39,41 @@ class CopyPostgresApplicationRecorder(ChainedPostgresApplicationRecorder):
         schema = Identifier(self.datastore.schema)
         table = Identifier(self.events_table_name)
         qualified = f'"{self.datastore.schema}"."{self.events_table_name}"'
-        # One simple-query round trip: the lock that orders the log, and the subscribers' wake-up.
-        self.sql_begin_append = SQL("SET LOCAL lock_timeout = {timeout}; LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; NOTIFY {channel}").format(
-            timeout=Literal(f"{self.datastore.lock_timeout}s"), schema=schema, table=table, channel=Identifier(self.channel_name)
-        )
-        # Under the lock: the positions for n events and the chain's head, in one round trip.
-        self.sql_reserve = SQL(
-            "SELECT ARRAY(SELECT nextval(pg_get_serial_sequence({qualified}, 'notification_id')) FROM generate_series(1, %s)), "
-            "(SELECT hash FROM {chain} ORDER BY position DESC LIMIT 1)"
-        ).format(qualified=Literal(qualified), chain=self.chain_table)
+        # One simple-query round trip: begin, take the lock that orders the log, wake subscribers,
+        # then (under the lock) the positions for n events and the chain's head. {n} is an int.
+        self.sql_begin_reserve = SQL(
+            "BEGIN; SET LOCAL lock_timeout = {timeout}; LOCK TABLE {schema}.{table} IN EXCLUSIVE MODE; NOTIFY {channel}; "
+            "SELECT ARRAY(SELECT nextval(pg_get_serial_sequence({qualified}, 'notification_id')) FROM generate_series(1, "
+        ).format(
+            timeout=Literal(f"{self.datastore.lock_timeout}s"), schema=schema, table=table,
+            channel=Identifier(self.channel_name), qualified=Literal(qualified),
+        )  # fmt: skip
+        self.sql_head = SQL(")), (SELECT hash FROM {} ORDER BY position DESC LIMIT 1)").format(self.chain_table)
         self.sql_copy_events = SQL(
             "COPY {schema}.{table} (originator_id, originator_version, topic, state, notification_id) FROM STDIN (FORMAT BINARY)"
         ).format(schema=schema, table=table)
-        self.sql_copy_chain = SQL("COPY {} (position, hash) FROM STDIN (FORMAT BINARY)").format(self.chain_table)
+        self.sql_insert_chain = SQL("INSERT INTO {} (position, hash) SELECT * FROM unnest(%s::bigint[], %s::bytea[])").format(
+            self.chain_table
+        )
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
         if not stored_events:
             return []
-        with self.datastore.get_connection() as conn, conn.transaction(), conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(self.sql_begin_append)
-            curs.execute(self.sql_reserve, (len(stored_events),), prepare=True)
+        with self.datastore.get_connection() as conn:
+            assert conn.autocommit  # the library's pool: we open and close the transaction ourselves
+            try:
+                return self._append(conn, stored_events)
+            finally:
+                if conn.pgconn.transaction_status != TransactionStatus.IDLE:
+                    conn.execute("ROLLBACK")  # failed part-way: nothing of it stays
+
+    def _append(self, conn: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
+        """Four round trips: begin-lock-reserve, the COPY (two), then the chain's links with the commit."""
+        with conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(self.sql_begin_reserve + Literal(len(stored_events)) + self.sql_head)
+            while curs.nextset():  # the results of BEGIN, SET, LOCK and NOTIFY come first
+                pass
             row = curs.fetchone()
             assert row is not None
             positions: list[int] = row[0]
@@ -68,8 +83,8 @@ class CopyPostgresApplicationRecorder(ChainedPostgresApplicationRecorder):
                 for event, position in zip(stored_events, positions, strict=True):
                     originator = event.originator_id if isinstance(event.originator_id, UUID) else UUID(str(event.originator_id))
                     copy.write_row((originator, event.originator_version, event.topic, event.state, position))
-            with curs.copy(self.sql_copy_chain) as copy:
-                copy.set_types(["int8", "bytea"])
-                for chain_row in links(head, positions, stored_events):
-                    copy.write_row(chain_row)
+            chain = links(head, positions, stored_events)
+            with conn.pipeline():
+                curs.execute(self.sql_insert_chain, ([p for p, _ in chain], [h for _, h in chain]))
+                curs.execute("COMMIT")
         return positions
