@@ -65,8 +65,8 @@ class CopyPostgresApplicationRecorder(ChainedPostgresApplicationRecorder):
             try:
                 return self._append(conn, stored_events)
             finally:
-                if conn.pgconn.transaction_status != TransactionStatus.IDLE:
-                    conn.execute("ROLLBACK")  # failed part-way: nothing of it stays
+                if conn.pgconn.transaction_status in (TransactionStatus.INTRANS, TransactionStatus.INERROR):
+                    conn.execute("ROLLBACK")  # failed part-way: nothing of it stays (a broken connection is the pool's)
 
     def _append(self, conn: Any, stored_events: Sequence[StoredEvent]) -> list[int]:
         """Four round trips: begin-lock-reserve, the COPY (two), then the chain's links with the commit."""
