@@ -667,6 +667,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--client-processes", type=int, default=2, help="processes sending the load")
     parser.add_argument("--batch-in-flight", type=int, default=2, help="RecordWorkEvents calls in flight")
     parser.add_argument("--server-processes", type=int, default=1, help="N > 1 passes --processes N to `points serve`")
+    parser.add_argument(
+        "--projector", choices=("separate", "in-process"), default="separate",
+        help="separate (default, as deployed: `points serve --no-projector` beside a `points project` process) "
+        "or in-process (`points serve` projects in a thread, as `make run` does)",
+    )  # fmt: skip
     parser.add_argument("--resend", type=int, default=200, help="requests resent by the correctness check")
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--output", type=Path, default=REPO / "bench-results" / "record_events.json")
@@ -675,6 +680,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
 
     serve_extra = ["--max-concurrent-rpcs", "256"]  # 64 writes + the reader in flight must not meet the default limit of 64
+    main_extra = ["--no-projector"] if args.projector == "separate" else []
     if args.server_processes > 1:
         if not serve_supports_processes():
             print(
@@ -693,8 +699,9 @@ def main(argv: list[str] | None = None) -> int:
     cpus = os.cpu_count() or 0
     machine = {
         "cpus": cpus, "python": platform.python_version(), "platform": platform.platform(),
-        "client_processes": args.client_processes, "server_processes": args.server_processes,
-        "note": f"{cpus} CPUs shared by the {args.client_processes} client processes, the server and PostgreSQL (and whatever else runs here)",
+        "client_processes": args.client_processes, "server_processes": args.server_processes, "projector": args.projector,
+        "note": f"{cpus} CPUs shared by the {args.client_processes} client processes, the server, "
+        f"{'its `points project` process, ' if args.projector == 'separate' else ''}and PostgreSQL (and whatever else runs here)",
     }  # fmt: skip
     b0, a0 = _machine_jiffies()
     time.sleep(1.0)
@@ -709,10 +716,13 @@ def main(argv: list[str] | None = None) -> int:
     pool = ClientPool(args.client_processes)
     servers: list[Server] = []
     project: subprocess.Popen[bytes] | None = None
+    main_project: subprocess.Popen[bytes] | None = None
     try:
-        # 1. The main server, its directory, a warm-up.
-        server = start_server(urls["main"], log_dir, *serve_extra)
+        # 1. The main server (and its projector process, as deployed), its directory, a warm-up.
+        server = start_server(urls["main"], log_dir, *serve_extra, *main_extra)
         servers.append(server)
+        if args.projector == "separate":
+            main_project = subprocess.Popen([str(POINTS), "project", "--database", urls["main"]], env=ENV, stdout=subprocess.DEVNULL)
         register_directory(server.port, args.employees)
         sent = Sent(args.employees)
         cpu = CpuMeter(server.process.pid, pool.pids())
@@ -803,6 +813,9 @@ def main(argv: list[str] | None = None) -> int:
         print("checking the main schema's balances and request ids against an independent replay ...", flush=True)
         checks["main"] = check_ledger(server.port, urls["main"], pg.url, schemas["main"], sent, policy_path, resend=args.resend, seed=args.seed)
         server.stop()
+        if main_project is not None:
+            main_project.send_signal(signal.SIGTERM)
+            main_project.wait(30)
         try:
             rebuild_rate, output = measure_rebuild(urls["main"])
             rows["projections_rebuild"] = row(rebuild_rate, "events/s", read_rate, "raw ordered read rows/s", ">= 35%",
@@ -843,6 +856,9 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"`points serve` on port {s.port}, last log lines:\n{s.log.read_text(errors='replace')[-3000:]}", file=sys.stderr)
         raise
     finally:
+        if main_project is not None and main_project.poll() is None:
+            main_project.kill()
+            main_project.wait()
         if project is not None and project.poll() is None:
             project.send_signal(signal.SIGTERM)
             try:
