@@ -7,7 +7,8 @@ call fetches, for every aggregate asked for, the events stored after the version
 holds, and applies them: the same answer as the repository's, in one round trip.
 
 Cached aggregates are never changed in place: a newer one replaces them (copy, then apply),
-so a caller still holding the previous state is not disturbed.
+so a caller still holding the previous state is not disturbed. The cache is bounded (emptied
+when full): a miss costs no extra round trip, only the aggregate's few events in the same query.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from points.storage.event_index import EventIndex, Key
 
 
 class LatestAggregates:
-    def __init__(self, index: EventIndex, mapper: Mapper[UUID], *, maxsize: int = 100_000) -> None:
+    def __init__(self, index: EventIndex, mapper: Mapper[UUID], *, maxsize: int = 20_000) -> None:
         self.index = index
         self.mapper = mapper
         self.maxsize = maxsize
