@@ -332,6 +332,7 @@ class PointsApplication(Application[UUID]):
 
         stored, employees, outlets, catalog = self._stored_and_directory(list(requests.values()))
         new: dict[int, WorkEvent] = {}
+        memo: dict[Any, Any] = {}  # scored lines, for this batch and its one catalog only
         for i, request in requests.items():
             try:
                 position = stored.get((request.event_id, 1))
@@ -341,7 +342,7 @@ class PointsApplication(Application[UUID]):
                     existing.check_replay_of(request)
                     results[i] = _recorded(existing, position, replayed=True)
                 else:
-                    new[i] = WorkEvent.record(self._score(request, employees, outlets, catalog), timestamp=now)
+                    new[i] = WorkEvent.record(self._score(request, employees, outlets, catalog, memo), timestamp=now)
             except PointsError as e:
                 results[i] = e
 
@@ -529,8 +530,10 @@ class PointsApplication(Application[UUID]):
         employees: dict[str, Employee | None],
         outlets: dict[str, Outlet | None],
         policies: PolicyCatalog | None = None,
+        memo: dict[Any, Any] | None = None,
     ) -> Any:
-        """Scores one request; a batch passes its caches and the policy catalog it read once."""
+        """Scores one request; a batch passes its caches, the policy catalog it read once and its
+        scoring memo (see score_work: kept for that one catalog, for the batch only)."""
         if request.employee_id not in employees:
             employees[request.employee_id] = self._get(employee_id_of(request.employee_id))
 
@@ -540,7 +543,11 @@ class PointsApplication(Application[UUID]):
             return outlets[outlet_id]
 
         return score_work(
-            request, employee=employees[request.employee_id], find_outlet=find_outlet, policies=policies or self.policies()
+            request,
+            employee=employees[request.employee_id],
+            find_outlet=find_outlet,
+            policies=policies or self.policies(),
+            memo=memo if policies is not None else None,
         )
 
     def _stored_and_directory(
@@ -549,14 +556,14 @@ class PointsApplication(Application[UUID]):
         """Which requests are stored already (their positions), and the employees, outlets and policy
         book the batch scores against, as stored now: one round trip, a second only when an employee
         has moved to an outlet this process has not read yet."""
-        employee_ids = {r.employee_id for r in requests}
+        employee_uuids = {e: employee_id_of(e) for e in {r.employee_id for r in requests}}
         outlet_ids = {r.outlet_id for r in requests if r.outlet_id}
         # The outlets these employees were assigned to when last read: usually all the batch needs.
-        for employee in self.latest.cached([employee_id_of(e) for e in employee_ids]):
+        for employee in self.latest.cached(list(employee_uuids.values())):
             outlet_ids |= {a.outlet_id for a in employee.assignments}
-        wanted = [*(employee_id_of(e) for e in employee_ids), *(outlet_id_of(o) for o in outlet_ids), policy_book_id()]
+        wanted = [*employee_uuids.values(), *(outlet_id_of(o) for o in outlet_ids), policy_book_id()]
         stored, found = self.latest.get_many(wanted, positions_of=[(r.event_id, 1) for r in requests])
-        employees: dict[str, Employee | None] = {e: found.get(employee_id_of(e)) for e in employee_ids}
+        employees: dict[str, Employee | None] = {e: found.get(u) for e, u in employee_uuids.items()}
         assigned = {a.outlet_id for employee in employees.values() if employee is not None for a in employee.assignments}
         missing = assigned - outlet_ids
         if missing:

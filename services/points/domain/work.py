@@ -12,7 +12,7 @@ import hashlib
 import json
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import cached_property
+from typing import Any, Generic, TypeVar
 from uuid import UUID
 from datetime import date, datetime, timedelta
 from decimal import Decimal
@@ -39,6 +39,30 @@ from points.domain.values import (
 
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of our clock a recorder's clock may run
 
+# json.dumps(..., separators=(",", ":"), ensure_ascii=False) builds this same encoder on every call.
+_CANONICAL_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+
+T = TypeVar("T")
+
+
+class _computed_once(Generic[T]):
+    """functools.cached_property without its per-access lock (Python 3.11): the value is a pure
+    function of a frozen instance, stored in the instance's __dict__ on first access."""
+
+    def __init__(self, compute: Callable[[Any], T]) -> None:
+        self.compute = compute
+        self.name = compute.__name__
+        self.__doc__ = compute.__doc__
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, instance: Any, owner: type | None = None) -> T:
+        if instance is None:
+            return self  # type: ignore[return-value]
+        value = instance.__dict__[self.name] = self.compute(instance)
+        return value
+
 
 @dataclass(frozen=True)
 class WorkRequest:
@@ -55,14 +79,14 @@ class WorkRequest:
     source: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
 
-    @cached_property
+    @_computed_once
     def event_id(self) -> UUID:
         return work_event_id_of(self.request_id)
 
-    @cached_property
+    @_computed_once
     def fingerprint(self) -> str:
         """A hash of everything but the request_id: equal fingerprints mean the same request."""
-        canonical = json.dumps(
+        canonical = _CANONICAL_JSON(
             [
                 self.employee_id,
                 self.kind,
@@ -73,9 +97,7 @@ class WorkRequest:
                 self.recorded_by,
                 self.source,
                 sorted(self.attributes.items()),
-            ],
-            separators=(",", ":"),
-            ensure_ascii=False,
+            ]
         )
         return hashlib.sha256(canonical.encode()).hexdigest()
 
@@ -166,10 +188,17 @@ def score_work(
     employee: Employee | None,
     find_outlet: Callable[[str], Outlet | None],
     policies: PolicyCatalog,
+    memo: dict[Any, tuple[PointsLine, ...]] | None = None,
 ) -> ScoredWork:
     """Decides who did the work in which role, where, under which policy, and what it earns.
 
     Raises InvalidRequest naming every field that cannot be scored.
+
+    `memo` (optional) is a dict the caller keeps for one batch scored against this one catalog:
+    it holds the lines already scored for (catalog, date, role, kind, attributes, quantity,
+    outlet class), everything the policy's choice of rule and its arithmetic depend on, so a
+    hit gives the lines a full scoring would (PointsLine is immutable, so sharing it is safe).
+    Only successes are kept: a request that fails is checked in full, with the same message.
     """
     v = Violations()
     if employee is None:
@@ -188,6 +217,23 @@ def score_work(
     assert assignment is not None
     outlet_id = request.outlet_id or assignment.outlet_id
     outlet = find_outlet(outlet_id)
+    key = None
+    if memo is not None and outlet is not None:
+        attributes = request.attributes
+        key = (
+            id(policies),  # the catalog outlives the batch's memo, so its id names it throughout
+            request.occurred_on,
+            assignment.role,
+            request.kind,
+            tuple(attributes.items()) if attributes else (),
+            request.quantity,  # normalised by parse_quantity; lines are quantized, whatever its exponent
+            outlet.outlet_class,
+        )
+        known = memo.get(key)
+        if known is not None:
+            return ScoredWork(
+                request=request, role=assignment.role, outlet_id=outlet_id, outlet_class=outlet.outlet_class, lines=known
+            )
     if outlet is None:
         v.add("outlet_id", "UNKNOWN_OUTLET", f"no outlet {outlet_id!r} is registered")
     policy = policies.in_force(request.occurred_on)
@@ -208,6 +254,8 @@ def score_work(
     if any(abs(line.points) > MAX_LINE_POINTS for line in lines):
         v.add("quantity", "POINTS_TOO_LARGE", f"this work would earn more than {MAX_LINE_POINTS} points on one line")
         v.raise_if_any()
+    if key is not None:
+        memo[key] = lines  # type: ignore[index]
     return ScoredWork(
         request=request,
         role=assignment.role,
