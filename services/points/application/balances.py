@@ -21,6 +21,7 @@ from points.projections.ledger import LineRow, PeriodCloseRow, instant_text
 from points.projections.projector import BalanceProjector
 
 DEFAULT_WAIT = 10.0  # seconds, when the caller sets no deadline
+KNOWN_EMPLOYEES_MAX = 100_000  # ids remembered as registered (a set of short strings: a few MB)
 
 
 def check_min_position(v: Violations, min_position: int) -> None:
@@ -71,6 +72,7 @@ class BalanceQueries:
         self.store = store
         self.employee_exists = employee_exists
         self.period_of = period_of
+        self._known_employees: set[str] = set()
         self._closing = threading.Event()
         self._streams = threading.Condition()
         self._streaming = 0
@@ -94,12 +96,14 @@ class BalanceQueries:
         check_min_position(v, min_position)
         v.raise_if_any()
         assert parsed is not None
-        position = self._wait(min_position, timeout)
+        if min_position:
+            self._wait(min_position, timeout)
         self._check_employee(employee_id)
         if as_known_at is not None:
+            position = self.projector.position
             rows = self.store.totals_upto(employee_id, parsed.months, position, known_at=instant_text(as_known_at))
-        else:
-            rows = self.store.read(employee_id, parsed.months)
+        else:  # the rows and the position they reflect, read together
+            rows, position = self.store.read_at(employee_id, parsed.months, self.projector.application_name)
         return _balance(employee_id, parsed.text, rows, position)
 
     def list_statements(
@@ -194,8 +198,13 @@ class BalanceQueries:
         return self.projector.position
 
     def _check_employee(self, employee_id: str) -> None:
+        if employee_id in self._known_employees:
+            return  # employees are never removed: once seen, known for good
         if not self.employee_exists(employee_id):
             raise NotFound(f"no employee {employee_id!r}", reason="EMPLOYEE_NOT_FOUND")
+        if len(self._known_employees) >= KNOWN_EMPLOYEES_MAX:
+            self._known_employees.clear()
+        self._known_employees.add(employee_id)
 
 
 def _balance(employee_id: str, period: str, rows: BalanceRows, position: int) -> BalanceView:

@@ -92,6 +92,8 @@ class BalanceView(Protocol):
 
     def read(self, employee_id: str, months: Sequence[str]) -> BalanceRows: ...
 
+    def read_at(self, employee_id: str, months: Sequence[str], application_name: str) -> tuple[BalanceRows, int]: ...
+
     def read_lines(
         self, employee_id: str, months: Sequence[str], *, upto: int, after: tuple[int, int], limit: int
     ) -> list[LineRow]: ...
@@ -299,6 +301,28 @@ class LedgerQueries:
         )
         return int(rows[0][0] or 0)
 
+    def read_at(self, employee_id: str, months: Sequence[str], application_name: str) -> tuple[BalanceRows, int]:
+        """The balance rows and the tracked position they reflect, from one statement: one snapshot,
+        one round trip (GetBalance's hot path; `read` plus `position` would be two of each)."""
+        p, months_in = self.P, self._in(months)
+        rows = self._one_statement(
+            f"SELECT 0, dimension, sum(points), sum(weighted_points) FROM {self._t('balance_dimensions')} "  # noqa: S608
+            f"WHERE employee_id = {p} AND booked_month IN {months_in} GROUP BY dimension "
+            f"UNION ALL SELECT 1, '', sum(event_delta), 0 FROM {self._t('balance_lines')} "
+            f"WHERE employee_id = {p} AND booked_month IN {months_in} "
+            f"UNION ALL SELECT 2, '', max(notification_id), 0 FROM {self._t(self.tracking_name())} WHERE application_name = {p} "
+            "ORDER BY 1, 2",
+            [employee_id, *months, employee_id, *months, application_name],
+        )
+        dimensions = [r[1:] for r in rows if r[0] == 0]
+        events = next((int(r[2] or 0) for r in rows if r[0] == 1), 0)
+        position = next((int(r[2] or 0) for r in rows if r[0] == 2), 0)
+        return BalanceRows(_units(dimensions), events), position
+
+    def _one_statement(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        with self._cursor(commit=False) as curs:
+            return self._all(curs, sql, params)
+
     def read(self, employee_id: str, months: Sequence[str]) -> BalanceRows:
         with self._cursor(commit=False) as curs:
             dimensions = self._all(
@@ -497,6 +521,12 @@ class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
 
     def _rowcount(self, curs: Any) -> int:
         return int(curs.rowcount)
+
+    def _one_statement(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
+        """A single statement needs no transaction around it (it reads one snapshot): no BEGIN, no COMMIT."""
+        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
+            curs.execute(sql, params, prepare=True)
+            return list(curs.fetchall())
 
     def _all(self, curs: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with curs.connection.cursor(row_factory=tuple_row) as tuples:  # same connection, same transaction
