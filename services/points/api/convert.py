@@ -110,6 +110,28 @@ def recorded_message(result: WorkRecorded) -> work_events_pb2.RecordWorkEventRes
     )
 
 
+def fill_recorded(
+    message: work_events_pb2.RecordWorkEventResponse, result: WorkRecorded, line_messages: dict[int, work_events_pb2.PointsLine]
+) -> None:
+    """Fills an empty message as recorded_message(result) would build it, for the results of a batch.
+
+    `line_messages` holds the message of each PointsLine already converted for this response, by the
+    line's id(): the caller keeps every result (so every line) alive while the dict lives, so an id
+    names one line throughout. The events of a batch scored alike share their (immutable) lines.
+    """
+    message.event_id = result.event_id
+    message.points = decimal_text(result.points)
+    lines = message.lines
+    for line in result.lines:
+        line_message = line_messages.get(id(line))
+        if line_message is None:
+            line_message = line_messages[id(line)] = points_line_message(line)
+        lines.append(line_message)  # appends a copy
+    message.position = result.position
+    message.replayed = result.replayed
+    message.period = result.period
+
+
 def balance_message(balance: BalanceView) -> balances_pb2.Balance:
     return balances_pb2.Balance(
         employee_id=balance.employee_id,

@@ -78,17 +78,18 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
 
 
 def work_fields(request: work_events_pb2.RecordWorkEventRequest) -> WorkFields:
-    return WorkFields(
-        request_id=request.request_id,
-        employee_id=request.employee_id,
-        kind=request.kind,
-        quantity=request.quantity,
-        occurred_on=request.occurred_on,
-        occurred_at=(request.occurred_at.seconds, request.occurred_at.nanos) if request.HasField("occurred_at") else None,
-        outlet_id=request.outlet_id,
-        recorded_by=recorded_by(request.recorded_by),  # the authenticated caller, when there is one
-        source=request.source,
-        attributes=dict(request.attributes),
+    attributes = request.attributes
+    return WorkFields(  # positional, in WorkFields' field order (cheaper per item of a batch)
+        request.request_id,
+        request.employee_id,
+        request.kind,
+        request.quantity,
+        request.occurred_on,
+        (request.occurred_at.seconds, request.occurred_at.nanos) if request.HasField("occurred_at") else None,
+        request.outlet_id,
+        recorded_by(request.recorded_by),  # the authenticated caller, when there is one
+        request.source,
+        dict(attributes) if attributes else {},  # copying an empty map costs more than testing it
     )
 
 
@@ -108,12 +109,17 @@ class WorkEventServicer(work_events_pb2_grpc.WorkEventServiceServicer):
         """Records many work events, each with its own result."""
         outcomes = self.app.record_work_events([work_fields(r) for r in request.requests])
         response = work_events_pb2.RecordWorkEventsResponse()
+        add = response.results.add
+        line_messages: dict[int, work_events_pb2.PointsLine] = {}  # see convert.fill_recorded
+        position = 0
         for outcome in outcomes:
             if isinstance(outcome, WorkRecorded):
-                response.results.add(recorded=convert.recorded_message(outcome))
-                response.position = max(response.position, outcome.position)
+                convert.fill_recorded(add().recorded, outcome, line_messages)  # in place: no message built, then copied
+                if outcome.position > position:
+                    position = outcome.position
             else:
-                response.results.add(error=status_of(outcome))
+                add(error=status_of(outcome))
+        response.position = position
         return response
 
     def CorrectWorkEvent(self, request: work_events_pb2.CorrectWorkEventRequest, context: grpc.ServicerContext) -> work_events_pb2.CorrectWorkEventResponse:

@@ -313,9 +313,10 @@ class PointsApplication(Application[UUID]):
         first_of: dict[str, int] = {}
         repeats: dict[int, int] = {}
         now = self._now()
+        today = now.astimezone(self.business_timezone).date()
         for i, item in enumerate(batch):
             try:
-                request = self._parse(item, now)
+                request = self._parse(item, now, today)
             except PointsError as e:
                 results[i] = e
                 continue
@@ -506,8 +507,9 @@ class PointsApplication(Application[UUID]):
     def today(self) -> date:
         return self._now().astimezone(self.business_timezone).date()
 
-    def _parse(self, f: WorkFields, now: datetime | None = None) -> WorkRequest:
-        """Parses one request against the clock (a batch reads the clock once, for all its items)."""
+    def _parse(self, f: WorkFields, now: datetime | None = None, today: date | None = None) -> WorkRequest:
+        """Parses one request against the clock (a batch reads the clock, and takes today's date, once
+        for all its items: `today` is then the business date of `now`)."""
         now = now or self._now()
         return WorkRequest.parse(
             request_id=f.request_id,
@@ -520,7 +522,7 @@ class PointsApplication(Application[UUID]):
             recorded_by=f.recorded_by,
             source=f.source,
             attributes=f.attributes,
-            today=now.astimezone(self.business_timezone).date(),
+            today=today or now.astimezone(self.business_timezone).date(),
             now=now,
         )
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal, InvalidOperation
 
@@ -53,12 +54,21 @@ def parse_date(v: Violations, field: str, value: str, *, required: bool = True) 
         if required:
             v.add(field, "MISSING_DATE", "a date (YYYY-MM-DD) is required")
         return None
+    day = _calendar_date(value)
+    if day is None:
+        v.add(field, "MALFORMED_DATE", f"{value!r} is not a calendar date (YYYY-MM-DD)")
+    return day
+
+
+@lru_cache(maxsize=1024)
+def _calendar_date(value: str) -> date | None:
+    """The date `value` names, or None. A pure function of the string (and dates are immutable),
+    so the cache can never answer wrongly; a batch's items mostly repeat a few dates."""
     if ISO_DATE.fullmatch(value):
         try:
             return date.fromisoformat(value)
         except ValueError:
             pass
-    v.add(field, "MALFORMED_DATE", f"{value!r} is not a calendar date (YYYY-MM-DD)")
     return None
 
 
@@ -78,6 +88,24 @@ def parse_instant(v: Violations, field: str, seconds: int, nanos: int) -> dateti
 
 def parse_quantity(v: Violations, field: str, value: str) -> Decimal | None:
     """A non-negative decimal with at most six places, below one billion."""
+    quantity = _valid_quantity(value)
+    if quantity is not None:
+        return quantity
+    return _parse_quantity(v, field, value)  # adds the violation
+
+
+@lru_cache(maxsize=1024)
+def _valid_quantity(value: str) -> Decimal | None:
+    """parse_quantity's value when `value` is valid, else None. A pure function of the string:
+    Decimal(str) is exact, and a valid quantity has at most 16 digits, so quantize and normalize
+    are exact under any context precision >= 16 (the default is 28); Decimals are immutable. So the
+    cache can never answer wrongly; a batch's items mostly repeat a few quantities."""
+    scratch = Violations()
+    quantity = _parse_quantity(scratch, "quantity", value)
+    return None if scratch else quantity
+
+
+def _parse_quantity(v: Violations, field: str, value: str) -> Decimal | None:
     if not value:
         v.add(field, "MISSING_QUANTITY", "quantity is required (a decimal string such as \"3\" or \"1.5\")")
         return None
