@@ -62,6 +62,8 @@ from points.v1 import (
 
 log = logging.getLogger(__name__)
 
+GIL_SWITCH_INTERVAL = 0.001  # seconds (Python's default is 0.005); see serve()
+
 SERVICE_NAMES = (
     directory_pb2.DESCRIPTOR.services_by_name["DirectoryService"].full_name,
     work_events_pb2.DESCRIPTOR.services_by_name["WorkEventService"].full_name,
@@ -246,6 +248,10 @@ def serve(settings: Settings, *, on_serving: Callable[[str], None] | None = None
     `on_serving` is told "host:port (transport, store ...)" once the server answers, instead of
     the "serving" line on stdout (a worker of `--processes N` tells its parent: points/workers.py).
     """
+    # Hand the GIL over every 1 ms, not 5: a short call (GetBalance) waits for the GIL at each
+    # step while a big batch computes, and this cut its p99 under batch writes by half here
+    # (26-33 ms against 56-68 ms), with no loss of write throughput measured.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     security = settings.security
     for warning in security.check(settings.host):  # refuse before opening the store; say it where it is seen
         print(f"points: WARNING: {warning}", file=sys.stderr, flush=True)
