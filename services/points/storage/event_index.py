@@ -10,7 +10,7 @@ events newer than the version a cache holds, in one round trip instead of one pe
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Any, Protocol
 from uuid import UUID
 
 from eventsourcing.persistence import ApplicationRecorder, StoredEvent
@@ -83,44 +83,36 @@ class SQLiteEventIndex:
         self.table = recorder.events_table_name
 
     def positions(self, keys: Sequence[Key]) -> dict[Key, int]:
-        found: dict[Key, int] = {}
-        with self.datastore.transaction(commit=False) as curs:
-            for start in range(0, len(keys), self.CHUNK):
-                chunk = keys[start : start + self.CHUNK]
-                values = ",".join("(?,?)" for _ in chunk)
-                params: list[object] = []
-                for aggregate_id, version in chunk:
-                    params += [aggregate_id.hex, version]
-                curs.execute(
-                    f"SELECT originator_id, originator_version, rowid FROM {self.table} "  # noqa: S608 (table name is ours)
-                    f"WHERE (originator_id, originator_version) IN (VALUES {values})",
-                    params,
-                )
-                for row in curs.fetchall():
-                    found[(UUID(row[0]), row[1])] = row[2]
-        return found
+        rows = self._select(
+            keys,
+            "SELECT originator_id, originator_version, rowid FROM {table} WHERE (originator_id, originator_version) IN (VALUES {values})",
+        )
+        return {(UUID(row[0]), row[1]): row[2] for row in rows}
 
     def lookup(self, position_keys: Sequence[Key], after_keys: Sequence[Key]) -> tuple[dict[Key, int], list[StoredEvent]]:
         return self.positions(position_keys), self.events_after(after_keys)  # an embedded file: no round trips to save
 
     def events_after(self, keys: Sequence[Key]) -> list[StoredEvent]:
-        events: list[StoredEvent] = []
+        rows = self._select(
+            keys,
+            "WITH k(id, version) AS (VALUES {values}) SELECT e.originator_id, e.originator_version, e.topic, e.state FROM k "
+            "JOIN {table} e ON e.originator_id = k.id AND e.originator_version > k.version ORDER BY e.originator_id, e.originator_version",
+        )
+        return [StoredEvent(UUID(row[0]), row[1], row[2], bytes(row[3])) for row in rows]
+
+    def _select(self, keys: Sequence[Key], template: str) -> list[Any]:
+        """Runs `template` for the keys, CHUNK at a time, as (id, version) VALUES rows; all rows in one transaction."""
+        rows: list[Any] = []
         with self.datastore.transaction(commit=False) as curs:
             for start in range(0, len(keys), self.CHUNK):
                 chunk = keys[start : start + self.CHUNK]
-                values = ",".join("(?,?)" for _ in chunk)
                 params: list[object] = []
                 for aggregate_id, version in chunk:
                     params += [aggregate_id.hex, version]
-                curs.execute(
-                    f"WITH k(id, version) AS (VALUES {values}) "  # noqa: S608 (table name is ours)
-                    f"SELECT e.originator_id, e.originator_version, e.topic, e.state FROM k "
-                    f"JOIN {self.table} e ON e.originator_id = k.id AND e.originator_version > k.version "
-                    "ORDER BY e.originator_id, e.originator_version",
-                    params,
-                )
-                events += [StoredEvent(UUID(row[0]), row[1], row[2], bytes(row[3])) for row in curs.fetchall()]
-        return events
+                values = ",".join("(?,?)" for _ in chunk)
+                curs.execute(template.format(table=self.table, values=values), params)
+                rows += curs.fetchall()
+        return rows
 
 
 def event_index_for(recorder: ApplicationRecorder) -> EventIndex:
