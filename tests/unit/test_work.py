@@ -569,3 +569,83 @@ def test_importing_the_domain_loads_no_grpc_protobuf_or_database_driver() -> Non
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=DOMAIN_DIR.parent.parent
     )
     assert result.stdout.strip() == ""
+
+
+# -- fast paths give what the plain computation gives --------------------------------
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["plain", "", 'quote " and backslash \\', "line\nbreak\ttab\x00nul\x1f\x7f\x85", "é 日本 \u2028\u2029 😀"],
+)
+def test_fingerprint_is_the_sha256_of_the_canonical_json_dump(text: str) -> None:
+    # The fingerprint is built without json.dumps; it must stay byte for byte what json.dumps gives.
+    import dataclasses
+    import hashlib
+    import json
+
+    def reference(r: WorkRequest) -> str:
+        canonical = json.dumps(
+            [
+                r.employee_id, r.kind, str(r.quantity), r.occurred_on.isoformat(),
+                r.occurred_at.isoformat() if r.occurred_at else "", r.outlet_id, r.recorded_by, r.source,
+                sorted(r.attributes.items()),
+            ],
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
+
+    request = WorkRequest(
+        request_id="req-1",
+        employee_id=f"E{text}",
+        kind="counter_transaction",
+        quantity=Decimal("1.5"),
+        occurred_on=date(2026, 5, 14),
+        occurred_at=datetime(2026, 5, 14, 10, 0, tzinfo=timezone.utc),
+        outlet_id="O-001",
+        recorded_by=text,
+        source=f"{text}{text}",
+        attributes={f"k{text}": text, "a": "b", "z": ""},
+    )
+    assert request.fingerprint == reference(request)
+    bare = dataclasses.replace(request, occurred_at=None, attributes={})
+    assert bare.fingerprint == reference(bare)
+
+
+def test_scoring_with_a_batch_memo_gives_the_lines_of_a_full_scoring(
+    example_policy: Policy,
+    find_outlet: Callable[[str], Outlet | None],
+    service_manager_at_o1_then_supervisor_at_o2_from_june: Employee,
+) -> None:
+    # One memo across requests that differ in each thing the lines depend on: a key that left one
+    # out would hand a later request an earlier request's lines.
+    catalog = PolicyCatalog.of(example_policy)
+    memo: dict[Any, Any] = {}
+    variants = [
+        {},
+        {"quantity": "13"},
+        {"quantity": "12.5"},
+        {"attributes": {}},
+        {"attributes": {"complexity": "low"}},
+        {"outlet_id": "O-002"},
+        {"kind": "customer_served"},
+        {"occurred_on": "2026-06-01", "kind": "duty_day"},
+        {"occurred_on": "2026-06-01", "kind": "duty_day", "outlet_id": "O-001"},
+        {"request_id": "req-other"},
+    ]
+    for _ in range(2):  # the second round is answered from the memo
+        for change in variants:
+            request = parse(**change)
+            kwargs: dict[str, Any] = {
+                "employee": service_manager_at_o1_then_supervisor_at_o2_from_june,
+                "find_outlet": find_outlet,
+                "policies": catalog,
+            }
+            assert score_work(request, memo=memo, **kwargs) == score_work(request, **kwargs), change
+    assert len(memo) == len(variants) - 1  # all but the request_id change were scored afresh
+    # Refusals are never remembered: the same refusal, in full, every time.
+    for _ in range(2):
+        assert score_violations(
+            parse(kind="no_such_kind"), memo=memo, **kwargs
+        ) == [("kind", "UNKNOWN_KIND")]

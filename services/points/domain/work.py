@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from json.encoder import encode_basestring as _json_string  # how json.dumps(ensure_ascii=False) writes a str
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
@@ -38,9 +39,6 @@ from points.domain.values import (
 
 
 CLOCK_SKEW = timedelta(minutes=5)  # how far ahead of our clock a recorder's clock may run
-
-# json.dumps(..., separators=(",", ":"), ensure_ascii=False) builds this same encoder on every call.
-_CANONICAL_JSON = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 T = TypeVar("T")
 
@@ -86,19 +84,21 @@ class WorkRequest:
     @_computed_once
     def fingerprint(self) -> str:
         """A hash of everything but the request_id: equal fingerprints mean the same request."""
-        canonical = _CANONICAL_JSON(
-            [
-                self.employee_id,
-                self.kind,
-                str(self.quantity),
-                self.occurred_on.isoformat(),
-                self.occurred_at.isoformat() if self.occurred_at else "",
-                self.outlet_id,
-                self.recorded_by,
-                self.source,
-                sorted(self.attributes.items()),
-            ]
+        # Exactly json.dumps([employee_id, kind, str(quantity), occurred_on, occurred_at or "",
+        # outlet_id, recorded_by, source, sorted(attributes.items())], separators=(",", ":"),
+        # ensure_ascii=False): the stored fingerprints depend on it, byte for byte.
+        texts = (
+            self.employee_id,
+            self.kind,
+            str(self.quantity),
+            self.occurred_on.isoformat(),
+            self.occurred_at.isoformat() if self.occurred_at else "",
+            self.outlet_id,
+            self.recorded_by,
+            self.source,
         )
+        pairs = ",".join(f"[{_json_string(k)},{_json_string(v)}]" for k, v in sorted(self.attributes.items()))
+        canonical = f"[{','.join(map(_json_string, texts))},[{pairs}]]"
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     @classmethod
