@@ -141,8 +141,10 @@ class WorkRequest:
             v.add("occurred_at", "FUTURE_DATE", f"occurred_at {occurred_at.isoformat()} is in the future")
         if outlet_id:
             check_identifier(v, "outlet_id", outlet_id, "outlet")
-        check_text(v, "recorded_by", recorded_by)
-        check_text(v, "source", source)
+        if recorded_by:  # empty text is never too long and has no control characters
+            check_text(v, "recorded_by", recorded_by)
+        if source:
+            check_text(v, "source", source)
         if len(attributes) > ATTRIBUTES_MAX:
             v.add("attributes", "TOO_MANY_ATTRIBUTES", f"at most {ATTRIBUTES_MAX} attributes")
         for key, value in attributes.items():
