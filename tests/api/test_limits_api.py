@@ -63,10 +63,25 @@ def test_an_oversized_message_is_resource_exhausted(sqlite_service: PointsServic
     assert "larger than max" in (caught.value.details() or "")
 
 
+def occupy_both_slots(client: Client) -> list[grpc.Future]:
+    """Two reads that wait, holding the server's two slots. The server frees a finished call's slot
+    just after its answer reaches the client, so a read sent at once may still find the slot taken:
+    such a read (refused at once) is sent again."""
+    busy = [waiting_read(client, timeout=2) for _ in range(2)]
+    for _ in range(20):
+        time.sleep(0.05)
+        refused = [i for i, call in enumerate(busy) if call.done() and call.code() == EXHAUSTED]
+        if not refused:
+            return busy
+        for i in refused:
+            busy[i] = waiting_read(client, timeout=2)
+    raise AssertionError("the two slots never both became free for the waiting reads")
+
+
 def test_too_many_concurrent_calls_are_resource_exhausted(sqlite_service: PointsService) -> None:
     with plaintext_client(sqlite_service, limited(max_concurrent_rpcs=2), max_workers=4) as client:
         staff(client)
-        busy = [waiting_read(client, timeout=2) for _ in range(2)]
+        busy = occupy_both_slots(client)
         refused = None
         deadline = time.monotonic() + 1.5
         while refused is None and time.monotonic() < deadline:
