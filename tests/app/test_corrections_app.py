@@ -398,3 +398,21 @@ def test_a_balance_as_known_before_a_date_amendment_keeps_the_points_in_the_old_
     assert str(balance_as_known_at(idle_service, "e1", "2026-10", before).total) == "0.0000"
     assert str(balance_as_known_at(idle_service, "e1", "2026-11", clock()).total) == "0.0000"
     assert str(balance_as_known_at(idle_service, "e1", "2026-10", clock()).total) == "3.5000"
+
+
+@pytest.mark.parametrize("changes", [{"reverse": True}, {"quantity": "25"}, {"occurred_on": "2026-10-30"}])
+def test_a_retried_recording_after_a_correction_answers_with_the_original_result(
+    app: PointsApplication, served_twenty: WorkRecorded, changes: dict[str, object]
+) -> None:
+    corrected = correct(app, served_twenty.event_id, **changes)  # type: ignore[arg-type]
+    size = log_size(app)
+
+    again = app.record_work_event(work("served", kind="customer_served", quantity="20"))
+    in_a_batch = app.record_work_events([work("served", kind="customer_served", quantity="20")])[0]
+
+    original = (served_twenty.event_id, served_twenty.position, served_twenty.period, served_twenty.points, served_twenty.lines)
+    assert (again.event_id, again.position, again.period, again.points, again.lines) == original
+    assert isinstance(in_a_batch, WorkRecorded)
+    assert (in_a_batch.event_id, in_a_batch.position, in_a_batch.period, in_a_batch.points, in_a_batch.lines) == original
+    assert again.replayed and in_a_batch.replayed
+    assert corrected.position > served_twenty.position and log_size(app) == size

@@ -274,6 +274,13 @@ class PointsApplication(Application[UUID]):
     def work_event(self, event_id: UUID) -> WorkEvent | None:
         return self._get(event_id)
 
+    def _as_recorded(self, event: WorkEvent) -> WorkEvent:
+        """The event as it was recorded: a retry is answered with the original result (lines,
+        points, period), even after a correction changed them (CorrectWorkEvent tells those)."""
+        if event.version == 1:
+            return event
+        return self.repository.get(event.id, version=1)  # type: ignore[no-any-return]
+
     def employee_exists(self, employee_id: str) -> bool:
         return bool(self.index.positions([(employee_id_of(employee_id), 1)]))
 
@@ -297,7 +304,7 @@ class PointsApplication(Application[UUID]):
             lambda: WorkEvent.record(self._score(request, {}, {}), timestamp=self._now()),
             lambda existing: existing.check_replay_of(request),
         )
-        return _recorded(event, position, replayed)
+        return _recorded(self._as_recorded(event) if replayed else event, position, replayed)
 
     def record_work_events(self, batch: Sequence[WorkFields]) -> list[WorkRecorded | PointsError]:
         """Records many work events in one transaction; each gets its own result or error."""
@@ -341,7 +348,7 @@ class PointsApplication(Application[UUID]):
                     existing = self._get(request.event_id)
                     assert existing is not None
                     existing.check_replay_of(request)
-                    results[i] = _recorded(existing, position, replayed=True)
+                    results[i] = _recorded(self._as_recorded(existing), position, replayed=True)
                 else:
                     new[i] = WorkEvent.record(self._score(request, employees, outlets, catalog, memo), timestamp=now)
             except PointsError as e:
