@@ -100,20 +100,15 @@ def instant_or_none(message: Message, field: str) -> datetime | None:
 
 
 def recorded_message(result: WorkRecorded) -> work_events_pb2.RecordWorkEventResponse:
-    return work_events_pb2.RecordWorkEventResponse(
-        event_id=result.event_id,
-        points=decimal_text(result.points),
-        lines=[points_line_message(line) for line in result.lines],
-        position=result.position,
-        replayed=result.replayed,
-        period=result.period,
-    )
+    message = work_events_pb2.RecordWorkEventResponse()
+    fill_recorded(message, result, {})
+    return message
 
 
 def fill_recorded(
     message: work_events_pb2.RecordWorkEventResponse, result: WorkRecorded, line_messages: dict[int, work_events_pb2.PointsLine]
 ) -> None:
-    """Fills an empty message as recorded_message(result) would build it, for the results of a batch.
+    """Fills an empty message with one recorded result (RecordWorkEvent's answer, or one result of a batch).
 
     `line_messages` holds the message of each PointsLine already converted for this response, by the
     line's id(): the caller keeps every result (so every line) alive while the dict lives, so an id
