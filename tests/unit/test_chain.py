@@ -10,13 +10,14 @@ from __future__ import annotations
 import hashlib
 import random
 import struct
+from typing import Any
 from dataclasses import dataclass
 from uuid import UUID
 
 import pytest
 from eventsourcing.persistence import StoredEvent
 
-from points.storage.chain import GENESIS, ChainRow, canonical, link, links, verify_rows
+from points.storage.chain import GENESIS, LinkRow, Verification, canonical, link, links, verify_links
 
 AGGREGATE = UUID("12345678-1234-5678-1234-567812345678")
 TOPIC = "points.domain.work:WorkEvent.Recorded"
@@ -51,8 +52,27 @@ def events(count: int) -> list[Event]:
     ]
 
 
+# (event position, aggregate id, version, topic, state, chain position, stored link): an event and
+# its link matched by position, either side None when missing, so a test can damage any field.
+ChainRow = tuple[int | None, Any, int | None, str | None, bytes | None, int | None, bytes | None]
+
+
+def verify_rows(start_hash: bytes, rows: list[ChainRow], from_position: int) -> Verification:
+    """verify_links over the rows, each event turned into its canonical bytes as the readers do."""
+    return verify_links(start_hash, [link_row(row) for row in rows], from_position)
+
+
+def link_row(row: ChainRow) -> LinkRow:
+    event_position, originator_id, version, topic, state, chain_position, stored = row
+    if event_position is None:
+        assert chain_position is not None
+        return chain_position, None, stored
+    event = canonical(event_position, originator_id, int(version or 0), str(topic), bytes(state or b""))
+    return event_position, event, None if chain_position is None else stored
+
+
 def intact_rows(chain: list[Event], start: bytes = GENESIS) -> list[ChainRow]:
-    """Rows as ChainReader.merged yields them, each with the link the recorder stored."""
+    """Each event with the link the recorder stored."""
     rows: list[ChainRow] = []
     head = start
     for e in chain:
@@ -133,7 +153,7 @@ def test_links_continue_from_the_head_they_are_given() -> None:
     assert rows == [(r[0], r[6]) for r in intact_rows(chain)[2:]]
 
 
-# -- verify_rows --------------------------------------------------------------------------
+# -- verify_links -------------------------------------------------------------------------
 
 
 def test_an_intact_chain_verifies_up_to_its_last_position_with_its_head_hash() -> None:

@@ -107,7 +107,6 @@ class Verification:
     problem: str = ""
 
 
-ChainRow = tuple[int | None, Any, int | None, str | None, bytes | None, int | None, bytes | None]
 # (position, canonical bytes of the event there or None if it is missing, its stored link or None)
 LinkRow = tuple[int, bytes | None, bytes | None]
 
@@ -133,21 +132,6 @@ def verify_links(start_hash: bytes, rows: Iterable[LinkRow], from_position: int)
         head = digest
         checked += 1
     return Verification(True, checked, from_position, position, head)
-
-
-def verify_rows(start_hash: bytes, rows: Iterable[ChainRow], from_position: int) -> Verification:
-    """Recomputes links over rows (event position, id, version, topic, state, chain position, stored hash)."""
-    return verify_links(start_hash, map(_link_row, rows), from_position)
-
-
-def _link_row(row: ChainRow) -> LinkRow:
-    event_position, originator_id, version, topic, state, chain_position, stored = row
-    if event_position is None:
-        assert chain_position is not None
-        return chain_position, None, None if stored is None else bytes(stored)
-    uuid = originator_id if isinstance(originator_id, UUID) else UUID(str(originator_id))
-    event = canonical(event_position, uuid, int(version or 0), str(topic), bytes(state or b""))
-    return event_position, event, None if chain_position is None or stored is None else bytes(stored)
 
 
 VERIFY_PAGE = 2000  # rows per chunk of the PostgreSQL result stream
