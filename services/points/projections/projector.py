@@ -12,11 +12,13 @@ import logging
 import threading
 import time
 from contextlib import nullcontext
-
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
+from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.utils import get_topic
+from psycopg.rows import tuple_row
+from psycopg.sql import SQL, Identifier
 
 from points.domain.periods import PayCalendar
 from points.domain.work import WorkEvent
@@ -112,12 +114,6 @@ class BalanceProjector:
 
     def _postgres_reader(self, recorder: ApplicationRecorder) -> Any:
         """On PostgreSQL, one prepared query that fetches only the columns (and states) the ledger needs."""
-        try:
-            from eventsourcing.postgres import PostgresApplicationRecorder
-            from psycopg.rows import tuple_row
-            from psycopg.sql import SQL, Identifier
-        except ImportError:  # pragma: no cover - the PostgreSQL extras are installed with the service
-            return None
         if not isinstance(recorder, PostgresApplicationRecorder):
             return None
         statement = SQL(
