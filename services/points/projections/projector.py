@@ -1,9 +1,10 @@
 """Runs a projection: reads the event log in pages after the tracked position and applies each page.
 
 The library's ProjectionRunner commits one transaction per event and needs subscriptions,
-which its SQLite recorder lacks; this loop reads pages through the same recorder API
-(select_notifications, which honours the table lock's ordering on PostgreSQL) and writes
-each page with its tracking position in one transaction. It runs in-process on both backends.
+which its SQLite recorder lacks; this loop reads pages of the log in id order (on SQLite through
+the recorder's select_notifications; on PostgreSQL by one prepared query on the same table,
+whose writers' lock commits ids in order) and writes each page with its tracking position in
+one transaction. It runs in-process on both backends.
 """
 
 from __future__ import annotations
