@@ -79,7 +79,7 @@ class JobResult:
     failures: list[str] = field(default_factory=list)  # one line per request that was not recorded fresh
 
 
-def _chunks(numbers: Sequence[int], size: int) -> list[list[int]]:
+def chunked(numbers: Sequence[int], size: int) -> list[list[int]]:
     return [list(numbers[i : i + size]) for i in range(0, len(numbers), size)]
 
 
@@ -105,7 +105,7 @@ class _Worker:
         if job.kind == "unary":
             return [([n], work_request(job.tag, n, job.employees)) for n in job.numbers]
         calls = []
-        for chunk in _chunks(job.numbers, job.batch_size):
+        for chunk in chunked(job.numbers, job.batch_size):
             message = work_events_pb2.RecordWorkEventsRequest(requests=[work_request(job.tag, n, job.employees) for n in chunk])
             calls.append((chunk, message))
         return calls
@@ -238,9 +238,3 @@ class ClientPool:
             process.join(10)
             if process.is_alive():
                 process.kill()
-
-
-def split(numbers: Sequence[int], parts: int) -> list[list[int]]:
-    """numbers in `parts` contiguous slices (some may be empty)."""
-    size = -(-len(numbers) // parts) if numbers else 0
-    return [list(numbers[i * size : (i + 1) * size]) for i in range(parts)]

@@ -73,7 +73,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from points.application.policy_file import example_policy_path
 from points.v1 import audit_pb2, audit_pb2_grpc, balances_pb2, balances_pb2_grpc, directory_pb2, directory_pb2_grpc
 from points.v1 import work_events_pb2, work_events_pb2_grpc
-from tests.bench.load_clients import MONTHS, OUTLETS, ClientPool, Job, JobResult, employee_of, request_fields, work_request
+from tests.bench.load_clients import MONTHS, OUTLETS, ClientPool, Job, JobResult, chunked, employee_of, request_fields, work_request
 from tests.support.pgserver import ensure_postgres
 
 REPO = Path(__file__).resolve().parents[2]
@@ -305,7 +305,7 @@ class CpuMeter:
 
 def aligned_split(numbers: list[int], parts: int, align: int) -> list[list[int]]:
     """numbers in `parts` slices of whole chunks of `align` (so that batches are whole), some maybe empty."""
-    chunks = [numbers[i : i + align] for i in range(0, len(numbers), align)]
+    chunks = chunked(numbers, align)
     return [[n for chunk in chunks[p::parts] for n in chunk] for p in range(parts)]
 
 
