@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from concurrent import futures
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import grpc
-from eventsourcing.persistence import ApplicationRecorder, Mapper, Recording
+from eventsourcing.persistence import ApplicationRecorder, Mapper
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
@@ -106,9 +106,9 @@ class Metrics:
     def watch_projection(self, projection: str, read: Callable[[], ProjectionLag]) -> None:
         self.registry.register(_ProjectionLagCollector(projection, read))
 
-    def count_appended(self, recordings: Sequence[Recording[Any]]) -> None:
-        for recording in recordings:
-            self.events_appended.labels(type(recording.domain_event).__qualname__).inc()
+    def count_appended(self, counts: Mapping[str, int]) -> None:
+        for event_type, n in counts.items():
+            self.events_appended.labels(event_type).inc(n)
 
     def serve(self, host: str, port: int) -> Callable[[], None]:
         """Serves /metrics over HTTP on a thread; returns the function that stops it."""
@@ -127,13 +127,12 @@ class MeteredPointsApplication(PointsApplication):
 
     name = PointsApplication.name  # the library derives table and environment names from it
 
-    def __init__(self, *args: Any, on_appended: Callable[[Sequence[Recording[Any]]], None], **kwargs: Any) -> None:
+    def __init__(self, *args: Any, on_appended: Callable[[Mapping[str, int]], None], **kwargs: Any) -> None:
         self.on_appended = on_appended
         super().__init__(*args, **kwargs)
 
-    def _notify(self, recordings: list[Recording[Any]]) -> None:
-        super()._notify(recordings)
-        self.on_appended(recordings)
+    def _appended(self, counts: Mapping[str, int]) -> None:
+        self.on_appended(counts)
 
 
 # -- the gRPC interceptor --------------------------------------------------------------------

@@ -29,16 +29,16 @@ def earlier_request(app: PointsApplication) -> WorkRecorded:
 
 @pytest.fixture
 def saves(app: PointsApplication) -> list[int]:
-    """How many events each save() of the application wrote: one entry per write transaction."""
+    """How many events each append to the recorder wrote: one entry per write transaction."""
     sizes: list[int] = []
-    save = app.save
+    insert_events = app.recorder.insert_events
 
-    def counted_save(*objs: Any, **kwargs: Any) -> Any:
-        recordings = save(*objs, **kwargs)
-        sizes.append(len(recordings))
-        return recordings
+    def counted_insert(stored_events: Any, **kwargs: Any) -> Any:
+        positions = insert_events(stored_events, **kwargs)
+        sizes.append(len(stored_events))
+        return positions
 
-    app.save = counted_save  # type: ignore[method-assign]
+    app.recorder.insert_events = counted_insert  # type: ignore[method-assign]
     return sizes
 
 

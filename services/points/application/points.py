@@ -8,6 +8,8 @@ so a retry finds the stored aggregate and answers with the original result.
 
 from __future__ import annotations
 
+import logging
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
@@ -56,11 +58,14 @@ from points.domain.values import (
     parse_date,
     parse_quantity,
 )
-from points.domain.work import WorkEvent, WorkRequest, correction_fingerprint, score_work
+from points.domain.work import ScoredWork, WorkEvent, WorkRequest, correction_fingerprint, score_work, total_points
 from points.application.latest import LatestAggregates
+from points.application.recorded_codec import CodecMismatch, RecordedCodec
 from points.storage.event_index import event_index_for
 
 A = TypeVar("A", bound=Aggregate)
+
+log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
 MAX_POLICY_BYTES = 256 * 1024
@@ -102,6 +107,12 @@ class PointsApplication(Application[UUID]):
         self.on_saved = on_saved
         self.index = event_index_for(self.recorder)
         self.latest = LatestAggregates(self.index, self.mapper)
+        self.recorded_codec: RecordedCodec | None
+        try:
+            self.recorded_codec = RecordedCodec(self.mapper)
+        except CodecMismatch as e:
+            log.warning("new work events go the library's (slower) way: %s", e)
+            self.recorded_codec = None
 
     def save(self, *objs: Any, **kwargs: Any) -> list[Recording[UUID]]:
         """The library's save() (collect, record, snapshot, notify), minus two runtime-protocol
@@ -119,6 +130,12 @@ class PointsApplication(Application[UUID]):
         self._notify(recordings)
         self.notify(processing_event.events)
         return recordings
+
+    def _notify(self, recordings: list[Recording[UUID]]) -> None:
+        self._appended(Counter(type(r.domain_event).__qualname__ for r in recordings))
+
+    def _appended(self, counts: Mapping[str, int]) -> None:
+        """Called after every append with how many events of each type (qualified class name) it stored."""
 
     def register_transcodings(self, transcoder: JSONTranscoder) -> None:
         super().register_transcodings(transcoder)
@@ -339,7 +356,7 @@ class PointsApplication(Application[UUID]):
                 )
 
         stored, employees, outlets, catalog = self._stored_and_directory(list(requests.values()))
-        new: dict[int, WorkEvent] = {}
+        new: dict[int, ScoredWork] = {}
         memo: dict[Any, Any] = {}  # scored lines, for this batch and its one catalog only
         for i, request in requests.items():
             try:
@@ -350,13 +367,13 @@ class PointsApplication(Application[UUID]):
                     existing.check_replay_of(request)
                     results[i] = _recorded(self._as_recorded(existing), position, replayed=True)
                 else:
-                    new[i] = WorkEvent.record(self._score(request, employees, outlets, catalog, memo), timestamp=now)
+                    new[i] = self._score(request, employees, outlets, catalog, memo)
             except PointsError as e:
                 results[i] = e
 
         if new:
             try:
-                recordings = self.save(*new.values())
+                positions = self._append_recorded(list(new.values()), now)
             except IntegrityError:
                 # Someone stored one of these meanwhile: go one by one, each as a retry would.
                 for i in new:
@@ -365,10 +382,9 @@ class PointsApplication(Application[UUID]):
                     except PointsError as e:
                         results[i] = e
             else:
-                positions = {r.domain_event.originator_id: r.notification.id for r in recordings}
-                self.on_saved(max(positions.values()))
-                for i, event in new.items():
-                    results[i] = _recorded(event, positions[event.id], replayed=False)
+                self.on_saved(max(positions))
+                for (i, scored), position in zip(new.items(), positions, strict=True):
+                    results[i] = _recorded_new(scored, position)
 
         for i, first in repeats.items():
             original = results[first]
@@ -377,6 +393,18 @@ class PointsApplication(Application[UUID]):
             else:
                 results[i] = original
         return [r for r in results if r is not None]
+
+    def _append_recorded(self, batch: Sequence[ScoredWork], timestamp: datetime) -> list[int]:
+        """Stores new work events in one transaction; returns their positions, in order. The stored
+        bytes are the library's either way (see RecordedCodec); the direct way skips the aggregates."""
+        if self.recorded_codec is None:
+            events = [WorkEvent.record(scored, timestamp=timestamp) for scored in batch]
+            positions = {r.domain_event.originator_id: r.notification.id for r in self.save(*events)}
+            return [positions[event.id] for event in events]
+        ids = self.recorder.insert_events(self.recorded_codec.stored_events(batch, timestamp))
+        assert ids is not None and len(ids) == len(batch)
+        self._appended({WorkEvent.Recorded.__qualname__: len(batch)})
+        return list(ids)
 
     # -- corrections -----------------------------------------------------------------
 
@@ -730,6 +758,18 @@ def _employee_view(employee: Employee) -> EmployeeView:
     return EmployeeView(
         employee_id=employee.employee_id,
         history=tuple(AssignmentView(a.role, a.outlet_id, a.effective_from, a.effective_until) for a in employee.assignments),
+    )
+
+
+def _recorded_new(scored: ScoredWork, position: int) -> WorkRecorded:
+    """The result of a work event just stored: what _recorded would say of its aggregate."""
+    return WorkRecorded(
+        position=position,
+        replayed=False,
+        event_id=str(scored.request.event_id),
+        period=month_of(scored.request.occurred_on),
+        points=total_points(scored.lines),
+        lines=tuple(scored.lines),
     )
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from json.encoder import encode_basestring as _json_string  # how json.dumps(ensure_ascii=False) writes a str
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import UUID
@@ -176,6 +176,11 @@ class ScoredWork:
     outlet_id: str
     outlet_class: str
     lines: tuple[PointsLine, ...]
+
+
+def total_points(lines: Iterable[PointsLine]) -> Decimal:
+    """What a work event's lines earn together (weighted, before the ledger's caps)."""
+    return sum((line.weighted_points for line in lines), Decimal(0))
 
 
 def correction_fingerprint(action: str, reason: str, kind: str = "", quantity: str = "", occurred_on: str = "") -> str:
@@ -360,7 +365,7 @@ class WorkEvent(Aggregate):
 
     @property
     def points(self) -> Decimal:
-        return sum((line.weighted_points for line in self.lines), Decimal(0))
+        return total_points(self.lines)
 
     class Rescored(Aggregate.Event):
         """The event's points recalculated under another policy version: an explicit, audited act.
