@@ -222,11 +222,6 @@ def test_every_call_ends_within_its_deadline_with_ok_or_a_retryable_code(dropped
     assert [o for o in dropped.outcomes if o.code not in allowed] == []
 
 
-@pytest.mark.xfail(
-    reason="BUG: after every pooled connection died, psycopg_pool's pre-ping loop sleeps 1 s, 2 s, 4 s... between "
-    "dead connections (AttemptWithBackoff), so the service takes seconds to record anything again",
-    strict=True,
-)
 def test_writes_recover_within_a_second_once_every_connection_died(dropped: Run) -> None:
     print(summary(dropped))
     assert dropped.recoveries, "no round terminated every backend mid-write"

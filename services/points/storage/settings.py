@@ -86,7 +86,7 @@ def _postgres(url: str) -> StoreSettings:
     except ValueError as e:
         raise SettingsError(f"bad port in database URL: {e}") from None
     env = {
-        "PERSISTENCE_MODULE": "eventsourcing.postgres",
+        "PERSISTENCE_MODULE": "points.storage.postgres_factory:PointsPostgresFactory",
         "POSTGRES_DBNAME": dbname,
         "POSTGRES_HOST": parts.hostname or "localhost",
         "POSTGRES_PORT": str(port),
