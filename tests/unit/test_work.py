@@ -18,13 +18,14 @@ from typing import Any
 import pytest
 
 import points.domain
-from points.application.policy_file import load_policy
+from points.application.policy_file import load_policy, parse_policy
 from points.domain.directory import Employee, Outlet, transfer_fingerprint
 from points.domain.errors import AlreadyExists, InvalidRequest
 from points.domain.identity import work_event_id_of
 from points.domain.policy import Policy, PointsLine
 from points.domain.policy_book import PolicyCatalog
 from points.domain.work import ScoredWork, WorkEvent, WorkRequest, score_work
+from tests.support.policy_versions import NOVEMBER_VERSION
 
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=timezone.utc)
@@ -649,3 +650,28 @@ def test_scoring_with_a_batch_memo_gives_the_lines_of_a_full_scoring(
         assert score_violations(
             parse(kind="no_such_kind"), memo=memo, **kwargs
         ) == [("kind", "UNKNOWN_KIND")]
+
+
+def test_a_batch_memo_tells_apart_the_policies_in_force_on_different_dates(
+    example_policy: Policy, find_outlet: Callable[[str], Outlet | None]
+) -> None:
+    # The memo is keyed by the policy in force on the date, not the date: the same work either side of
+    # 2026.2's effective date (a plain counter transaction earns 2 per unit from November, 1 before)
+    # must get each policy's lines, and two dates under one policy share one entry.
+    november = parse_policy(NOVEMBER_VERSION, "november.toml")
+    catalog = PolicyCatalog.of(example_policy, november)
+    memo: dict[Any, Any] = {}
+    kwargs: dict[str, Any] = {
+        "employee": Employee.register(employee_id="E1001", role="service_manager", outlet_id="O-001", effective_from=date(2026, 1, 1), timestamp=NOW),
+        "find_outlet": find_outlet,
+        "policies": catalog,
+    }
+    plain = {"attributes": {}}
+    for _ in range(2):
+        for day in ("2026-10-30", "2026-10-31", "2026-11-01", "2026-11-02"):
+            request = parse(occurred_on=day, **plain)
+            assert score_work(request, memo=memo, **kwargs) == score_work(request, **kwargs), day
+    october, later = (score_work(parse(occurred_on=d, **plain), memo=memo, **kwargs).lines for d in ("2026-10-31", "2026-11-01"))
+    assert [(line.policy_version, line.points) for line in october] == [("2026.1", Decimal("12.0000"))]
+    assert [(line.policy_version, line.points) for line in later] == [("2026.2", Decimal("24.0000"))]
+    assert len(memo) == 2

@@ -202,9 +202,10 @@ def score_work(
     Raises InvalidRequest naming every field that cannot be scored.
 
     `memo` (optional) is a dict the caller keeps for one batch scored against this one catalog:
-    it holds the lines already scored for (catalog, date, role, kind, attributes, quantity,
-    outlet class), everything the policy's choice of rule and its arithmetic depend on, so a
-    hit gives the lines a full scoring would (PointsLine is immutable, so sharing it is safe).
+    it holds the lines already scored for (policy in force on the date, role, kind, attributes,
+    quantity, outlet class), everything the policy's choice of rule and its arithmetic depend
+    on, so a hit gives the lines a full scoring would (PointsLine is immutable, so sharing it
+    is safe; the policies are the catalog's, alive as long as the memo, so their ids name them).
     Only successes are kept: a request that fails is checked in full, with the same message.
     """
     v = Violations()
@@ -224,12 +225,12 @@ def score_work(
     assert assignment is not None
     outlet_id = request.outlet_id or assignment.outlet_id
     outlet = find_outlet(outlet_id)
+    policy = policies.in_force(request.occurred_on)
     key = None
-    if memo is not None and outlet is not None:
+    if memo is not None and outlet is not None and policy is not None:
         attributes = request.attributes
         key = (
-            id(policies),  # the catalog outlives the batch's memo, so its id names it throughout
-            request.occurred_on,
+            id(policy),  # the policy in force on the date: scoring depends on the date only through it
             assignment.role,
             request.kind,
             tuple(attributes.items()) if attributes else (),
@@ -243,7 +244,6 @@ def score_work(
             )
     if outlet is None:
         v.add("outlet_id", "UNKNOWN_OUTLET", f"no outlet {outlet_id!r} is registered")
-    policy = policies.in_force(request.occurred_on)
     if policy is None:
         v.add("occurred_on", "NO_POLICY_IN_FORCE", f"no points policy is in force on {request.occurred_on.isoformat()}")
     elif policy.rule_for(assignment.role, request.kind, request.attributes) is None:
