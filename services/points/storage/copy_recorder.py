@@ -52,9 +52,12 @@ class CopyPostgresApplicationRecorder(ChainedPostgresApplicationRecorder):
         self.sql_copy_events = SQL(
             "COPY {schema}.{table} (originator_id, originator_version, topic, state, notification_id) FROM STDIN (FORMAT BINARY)"
         ).format(schema=schema, table=table)
-        self.sql_insert_chain = SQL("INSERT INTO {} (position, hash) SELECT * FROM unnest(%s::bigint[], %s::bytea[])").format(
-            self.chain_table
-        )
+        # The links as two parameters, not two lists psycopg would dump item by item: the positions
+        # as a bigint[] literal, the hashes (32 bytes each) one after the other in one bytea.
+        self.sql_insert_chain = SQL(
+            "INSERT INTO {} (position, hash) SELECT position, substring(%s::bytea FROM i::int * 32 - 31 FOR 32) "
+            "FROM unnest(%s::bigint[]) WITH ORDINALITY AS k(position, i)"
+        ).format(self.chain_table)
 
     @retry((InterfaceError, OperationalError), max_attempts=10, wait=0.2)
     def insert_events(self, stored_events: Sequence[StoredEvent], **kwargs: Any) -> Sequence[int] | None:
@@ -85,6 +88,6 @@ class CopyPostgresApplicationRecorder(ChainedPostgresApplicationRecorder):
                     copy.write_row((originator, event.originator_version, event.topic, event.state, position))
             chain = links(head, positions, stored_events)
             with conn.pipeline():
-                curs.execute(self.sql_insert_chain, ([p for p, _ in chain], [h for _, h in chain]))
+                curs.execute(self.sql_insert_chain, (b"".join([h for _, h in chain]), "{" + ",".join([str(p) for p, _ in chain]) + "}"))
                 curs.execute("COMMIT")
         return positions

@@ -33,18 +33,24 @@ class EventIndex(Protocol):
 
 
 class PostgresEventIndex:
+    """The keys go as two parameters whatever their number: the ids as one bytea of 16 bytes each,
+    the versions as one array literal. (As uuid[] and bigint[] lists, psycopg dumped them item by
+    item in Python: a tenth of a 1,000-event batch's CPU.)"""
+
     def __init__(self, recorder: PostgresApplicationRecorder) -> None:
         self.datastore = recorder.datastore
+        keys = (
+            "(SELECT encode(substring(%s::bytea FROM i::int * 16 - 15 FOR 16), 'hex')::uuid AS id, version "
+            "FROM unnest(%s::bigint[]) WITH ORDINALITY AS v(version, i)) AS k"
+        )
         self.statement = SQL(
             # LATERAL: one primary-key probe per key, whatever the planner thinks of the table's size.
-            "SELECT e.originator_id, e.originator_version, e.notification_id "
-            "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, version) "
+            "SELECT e.originator_id, e.originator_version, e.notification_id FROM " + keys + " "
             "CROSS JOIN LATERAL (SELECT originator_id, originator_version, notification_id FROM {schema}.{table} "
             "WHERE originator_id = k.id AND originator_version = k.version) e"
         ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
         self.newer_statement = SQL(
-            "SELECT e.originator_id, e.originator_version, e.topic, e.state "
-            "FROM unnest(%s::uuid[], %s::bigint[]) AS k(id, version) "
+            "SELECT e.originator_id, e.originator_version, e.topic, e.state FROM " + keys + " "
             "CROSS JOIN LATERAL (SELECT originator_id, originator_version, topic, state FROM {schema}.{table} "
             "WHERE originator_id = k.id AND originator_version > k.version) e "
             "ORDER BY e.originator_id, e.originator_version"
@@ -54,7 +60,7 @@ class PostgresEventIndex:
         if not keys:
             return {}
         with self.datastore.get_connection() as conn, conn.cursor() as curs:
-            curs.execute(self.statement, ([k[0] for k in keys], [k[1] for k in keys]))
+            curs.execute(self.statement, _key_params(keys))
             return {(row["originator_id"], row["originator_version"]): row["notification_id"] for row in curs.fetchall()}
 
     def events_after(self, keys: Sequence[Key]) -> list[StoredEvent]:
@@ -65,14 +71,19 @@ class PostgresEventIndex:
             return {}, []
         with self.datastore.get_connection() as conn, conn.pipeline(), conn.cursor() as found, conn.cursor() as newer:
             # Both queries go out before either answer is awaited: one round trip.
-            found.execute(self.statement, ([k[0] for k in position_keys], [k[1] for k in position_keys]), prepare=True)
-            newer.execute(self.newer_statement, ([k[0] for k in after_keys], [k[1] for k in after_keys]), prepare=True)
+            found.execute(self.statement, _key_params(position_keys), prepare=True)
+            newer.execute(self.newer_statement, _key_params(after_keys), prepare=True)
             positions = {(row["originator_id"], row["originator_version"]): row["notification_id"] for row in found.fetchall()}
             events = [
                 StoredEvent(row["originator_id"], row["originator_version"], row["topic"], bytes(row["state"]))
                 for row in newer.fetchall()
             ]
             return positions, events
+
+
+def _key_params(keys: Sequence[Key]) -> tuple[bytes, str]:
+    """(the ids' 16 bytes each, one after the other; the versions as a bigint[] literal)."""
+    return b"".join([k[0].bytes for k in keys]), "{" + ",".join([str(k[1]) for k in keys]) + "}"
 
 
 class SQLiteEventIndex:
