@@ -255,3 +255,22 @@ def test_without_authentication_calls_are_recorded_as_the_development_caller(cli
         (development, DIRECTORY + "RegisterEmployee", "os-1", "allowed", "OK"),
         (development, DIRECTORY + "RegisterEmployee", "sm-1", "allowed", "OK"),
     ]
+
+
+def test_a_nul_in_a_request_is_recorded_as_u_fffd_and_loses_no_record(client: Client, service: PointsService) -> None:
+    # PostgreSQL's text cannot hold NUL: refused, such a record used to fail its whole batch of records.
+    balances = balances_pb2_grpc.BalanceServiceStub(client.channel)
+    for employee_id in ("a\x00b", "plain"):
+        with pytest.raises(grpc.RpcError):
+            balances.GetBalance(balances_pb2.GetBalanceRequest(employee_id=employee_id, period="2026-11"), timeout=10)
+    assert service.access_log is not None and service.access_log.flush()
+    assert service.audit is not None
+    method = BALANCES + "GetBalance"
+    for caller_filter in ("", "development (no authentication)"):
+        records, _ = service.audit.list_access_records(
+            caller=caller_filter, method=method, decision="", newest_first=False, page_size=100, page_token=""
+        )
+        assert [r.employee_id for r in records] == ["a\ufffdb", "plain"]
+    for asked in ("\x00", "\ufffd"):  # a filter holding NUL finds what was kept as U+FFFD
+        records, _ = service.audit.list_access_records(caller=asked, method="", decision="", newest_first=False, page_size=100, page_token="")
+        assert records == []

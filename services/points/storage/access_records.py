@@ -33,6 +33,12 @@ class AccessRecord:
     id: int = 0
 
 
+def storable(text: str) -> str:
+    """The text as a record keeps it: PostgreSQL's text cannot hold NUL, so a NUL sent in a request (an
+    employee id, say) is kept as U+FFFD, on both backends. Refused, it would fail its whole batch of records."""
+    return text.replace("\x00", "\ufffd") if "\x00" in text else text
+
+
 class AccessRecordStore:
     """The access_records table, on the ledger view's database and connections."""
 
@@ -54,12 +60,12 @@ class AccessRecordStore:
         with self.view._cursor(commit=True) as curs:  # noqa: SLF001
             curs.executemany(
                 f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({marks})",  # noqa: S608
-                [tuple(getattr(r, c) for c in COLUMNS) for r in records],
+                [tuple(storable(getattr(r, c)) for c in COLUMNS) for r in records],
             )
 
     def list(self, where: Sequence[tuple[str, Any]], *, newest_first: bool, after: int, limit: int) -> list[AccessRecord]:
         clauses = [f"{column} = {self.p}" for column, _ in where]
-        params: list[Any] = [value for _, value in where]
+        params: list[Any] = [storable(value) for _, value in where]  # as the records keep it
         if after:
             clauses.append(f"id {'<' if newest_first else '>'} {self.p}")
             params.append(after)
