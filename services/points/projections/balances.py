@@ -488,15 +488,31 @@ _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\
 
 
 def copy_text(rows: Sequence[Sequence[Any]], width: int) -> bytes:
-    """Rows in COPY's text format: tab between fields, a newline after each row, and \\, \\t, \\n, \\r escaped."""
-    out = []
-    for row in rows:
-        line = "\t".join(map(str, row))
-        if line.count("\t") != width - 1 or "\\" in line or "\n" in line or "\r" in line:
-            line = "\t".join(str(value).translate(_COPY_ESCAPES) for value in row)
-        out.append(line)
-    out.append("")
-    return "\n".join(out).encode()
+    """Rows in COPY's text format: tab between fields, a newline after each row, and \\, \\t, \\n, \\r escaped.
+
+    Joined without escaping first, then checked once as a whole: when the text holds no
+    backslash or carriage return and exactly the tabs and newlines of its rows, no value held
+    one and the text is right as it is (the usual case); otherwise each row is escaped.
+    """
+    text = "".join(["\t".join(map(str, row)) + "\n" for row in rows])
+    if "\\" in text or "\r" in text or text.count("\n") != len(rows) or text.count("\t") != len(rows) * (width - 1):
+        text = "".join(["\t".join([str(value).translate(_COPY_ESCAPES) for value in row]) + "\n" for row in rows])
+    return text.encode()
+
+
+_ARRAY_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
+
+
+def array_text(values: Sequence[str]) -> str:
+    """A text[] literal of `values` (each quoted, so none reads as NULL): one parameter PostgreSQL parses in C."""
+    text = '","'.join(values)
+    if "\\" in text or text.count('"') != 2 * (len(values) - 1):  # a value holds a backslash or a quote
+        text = '","'.join([v.translate(_ARRAY_ESCAPES) for v in values])
+    return '{"' + text + '"}'
+
+
+def int_array_text(values: Sequence[int]) -> str:
+    return "{" + ",".join(map(str, values)) + "}"
 
 
 class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
@@ -581,28 +597,31 @@ class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
             copy.write(copy_text(rows, len(columns)))
 
     def _insert_lines(self, curs: Any, lines: list[LineRow]) -> None:
-        self._copy(curs, "balance_lines", LINE_COLUMNS, [line.values() for line in lines])
+        self._copy(curs, "balance_lines", LINE_COLUMNS, lines)  # a LineRow is its tuple of values
 
     def _write(self, curs: Any, booking: Booking) -> None:
-        """COPY for the appended rows, one statement over arrays for each upsert (the SQLite path keeps executemany)."""
+        """COPY for the appended rows, one statement over arrays for each upsert (the SQLite path keeps executemany).
+
+        The arrays go as text literals (array_text): PostgreSQL parses them in C, where psycopg
+        would dump each element in Python."""
         if booking.lines:
             self._insert_lines(curs, booking.lines)
         if booking.dimensions:
-            employees, months, dimensions, points, weighted = (list(c) for c in zip(*booking.dimensions))
+            employees, months, dimensions, points, weighted = zip(*booking.dimensions)
             curs.execute(
                 f"INSERT INTO {self._t('balance_dimensions')} AS t (employee_id, booked_month, dimension, points, weighted_points) "
                 "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[]) "
                 "ON CONFLICT (employee_id, booked_month, dimension) DO UPDATE SET points = t.points + excluded.points, "
                 "weighted_points = t.weighted_points + excluded.weighted_points",
-                (employees, months, dimensions, points, weighted),
+                (array_text(employees), array_text(months), array_text(dimensions), int_array_text(points), int_array_text(weighted)),
             )
         if booking.usage:
-            employees, rules, scopes, used = (list(c) for c in zip(*booking.usage))
+            employees, rules, scopes, used = zip(*booking.usage)
             curs.execute(
                 f"INSERT INTO {self._t('balance_caps')} (employee_id, rule_id, scope, used) "
                 "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) "
                 "ON CONFLICT (employee_id, rule_id, scope) DO UPDATE SET used = excluded.used",
-                (employees, rules, scopes, used),
+                (array_text(employees), array_text(rules), array_text(scopes), int_array_text(used)),
             )
         if booking.audit_events:
             self._copy(curs, "audit_events", AUDIT_EVENT_COLUMNS, booking.audit_events)

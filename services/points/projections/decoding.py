@@ -1,11 +1,13 @@
-"""Turning stored events back into domain events for the projector, quickly.
+"""Turning stored events back into what the ledger books, quickly.
 
 The library's mapper decodes every stored event with a Python object hook on each JSON
 object, then resolves the topic and runs upcasters: about as costly as the rest of a
 rebuild together. Almost every event in the log is a WorkEvent.Recorded whose state the
 library's JSON transcoder wrote in one shape (fixed key order, no spaces). This decoder
-reads that shape with one anchored regular expression and builds the very event object the
-mapper would build (same class, same attribute values: a test compares them field by field).
+reads that shape with one anchored regular expression and builds, without the domain event,
+the WorkFacts that ledger.work_facts() makes of the mapper's event (a test compares them),
+each text converted once per distinct value (a day, a quantity, a batch's timestamp, a
+set of points lines) rather than once per event.
 
 Anything else (another topic, an older class version, a string holding an escape, a
 compressed or enciphered store, a transcoding name we do not know) does not match and goes
@@ -18,7 +20,7 @@ import json
 import re
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 from uuid import UUID
 
 from eventsourcing.persistence import Mapper, StoredEvent
@@ -26,6 +28,8 @@ from eventsourcing.utils import get_topic
 
 from points.domain.policy import PointsLine
 from points.domain.work import WorkEvent
+from points.projections.ledger import LineFacts, WorkFacts, instant_text, line_facts, month_of_day
+from points.projections.ledger import attributes_text as ledger_attributes_text
 
 RECORDED_TOPIC = get_topic(WorkEvent.Recorded)
 
@@ -64,7 +68,7 @@ def _optional(text: str) -> Decimal | None:
 
 
 class EventDecoder:
-    """Decodes stored events as the mapper does, WorkEvent.Recorded in its usual shape without it."""
+    """Decodes stored events as the mapper does; a WorkEvent.Recorded in its usual shape straight to its WorkFacts."""
 
     def __init__(self, mapper: Mapper) -> None:
         self.mapper = mapper
@@ -77,71 +81,85 @@ class EventDecoder:
             and {"datetime_iso", "decimal_str", "date_iso", "points_line"} <= set(names)
             and WorkEvent.Recorded.class_version == 2
         )
-        self._lines: dict[str, tuple[PointsLine, ...]] = {}
+        # Text as stored -> text as the view stores it (each a pure function of its key).
+        self._lines: dict[str, tuple[LineFacts, ...]] = {}
+        self._instants: dict[str, str] = {}
+        self._days: dict[str, tuple[str, str, date]] = {}
+        self._quantities: dict[str, str] = {}
+        self._attributes: dict[str, str] = {}
 
     def decode(self, topic: str, originator_id: Any, originator_version: int, state: bytes) -> Any:
+        """The domain event, or for a WorkEvent.Recorded in the usual shape its WorkFacts.
+
+        `originator_id` may be a UUID or its text (the PostgreSQL reader selects the text).
+        """
         if self.enabled and topic == RECORDED_TOPIC:
-            event = self.recorded(originator_id, originator_version, state)
-            if event is not None:
-                return event
+            facts = self.recorded(originator_id, state)
+            if facts is not None:
+                return facts
+        if isinstance(originator_id, str):
+            originator_id = UUID(originator_id)
         return self.mapper.to_domain_event(
             StoredEvent(originator_id=originator_id, originator_version=originator_version, topic=topic, state=state)
         )
 
-    def recorded(self, originator_id: Any, originator_version: int, state: bytes) -> WorkEvent.Recorded | None:
-        """The event, or None when the state is not in the usual shape (then use the mapper)."""
+    def recorded(self, originator_id: Any, state: bytes) -> WorkFacts | None:
+        """The event's facts, equal to work_facts() of the mapper's event; None when the state is not in the usual shape."""
         try:
             text = state.decode("utf8")
         except UnicodeDecodeError:
             return None
         m = _RECORDED.fullmatch(text)
-        if m is None or not isinstance(originator_id, UUID):
+        if m is None:
             return None
-        (timestamp, originator_topic, request_id, fingerprint, employee_id, role, outlet_id, outlet_requested,
-         outlet_class, kind, quantity, occurred_on, occurred_at, recorded_by, source, attributes, *_, lines) = m.groups()  # fmt: skip
-        if attributes == "{}":
-            attribute_map: dict[str, str] = {}
-        elif '"_type_"' in attributes or '"_data_"' in attributes:
-            return None  # the object hook would look at such a table: leave it to the mapper
+        if type(originator_id) is str:
+            event_id = originator_id
+        elif isinstance(originator_id, UUID):
+            event_id = str(originator_id)
         else:
-            attribute_map = json.loads(attributes)
-        points_lines = self._lines.get(lines)
-        if points_lines is None:
-            points_lines = tuple(
-                PointsLine(
-                    rule_id=g[0], policy_version=g[1], dimension=g[2], points=Decimal(g[3]),
-                    weighted_points=Decimal(g[4]), multiplier=Decimal(g[5]), weight=Decimal(g[6]),
-                    cap_per_day=_optional(g[7]), cap_per_period=_optional(g[8]),
-                )  # fmt: skip
-                for g in (match.groups() for match in _LINE_RE.finditer(lines))
-            )
-            if len(self._lines) >= _CACHE_LIMIT:
-                self._lines.clear()
-            self._lines[lines] = points_lines  # PointsLine is frozen: events may share them
-        event = object.__new__(WorkEvent.Recorded)
-        object.__setattr__(
-            event,
-            "__dict__",
-            {
-                "timestamp": datetime.fromisoformat(timestamp),
-                "originator_topic": originator_topic,
-                "request_id": request_id,
-                "fingerprint": fingerprint,
-                "employee_id": employee_id,
-                "role": role,
-                "outlet_id": outlet_id,
-                "outlet_requested": outlet_requested == "true",
-                "outlet_class": outlet_class,
-                "kind": kind,
-                "quantity": Decimal(quantity),
-                "occurred_on": date.fromisoformat(occurred_on),
-                "occurred_at": None if occurred_at is None else datetime.fromisoformat(occurred_at),
-                "recorded_by": recorded_by,
-                "source": source,
-                "attributes": attribute_map,
-                "lines": list(points_lines),
-                "originator_id": originator_id,
-                "originator_version": originator_version,
-            },
-        )
-        return event
+            return None
+        (timestamp, _topic, request_id, _fingerprint, employee_id, role, outlet_id, _outlet_requested,
+         _outlet_class, kind, quantity, occurred_on, occurred_at, recorded_by, source, attributes, *_, lines) = m.groups()  # fmt: skip
+        attributes_text = self._attributes.get(attributes)
+        if attributes_text is None:
+            if '"_type_"' in attributes or '"_data_"' in attributes:
+                return None  # the object hook would look at such a table: leave it to the mapper
+            attributes_text = _remember(self._attributes, attributes, ledger_attributes_text(json.loads(attributes)))
+        day = self._days.get(occurred_on)
+        if day is None:
+            on = date.fromisoformat(occurred_on)
+            day = _remember(self._days, occurred_on, (on.isoformat(), month_of_day(on), on))
+        quantity_text = self._quantities.get(quantity)
+        if quantity_text is None:
+            quantity_text = _remember(self._quantities, quantity, str(Decimal(quantity)))
+        recorded_at = self._instants.get(timestamp)
+        if recorded_at is None:
+            recorded_at = _remember(self._instants, timestamp, instant_text(datetime.fromisoformat(timestamp)))
+        line_facts_ = self._lines.get(lines)
+        if line_facts_ is None:
+            line_facts_ = _remember(self._lines, lines, tuple(line_facts(_points_line(g)) for g in (x.groups() for x in _LINE_RE.finditer(lines))))
+        return tuple.__new__(
+            WorkFacts,
+            (
+                event_id, employee_id, outlet_id, role, kind, quantity_text, day[0],
+                "" if occurred_at is None else instant_text(datetime.fromisoformat(occurred_at)), recorded_at,
+                recorded_by, source, request_id, attributes_text, day[1], day[2], line_facts_,
+            ),
+        )  # fmt: skip
+
+
+def _points_line(g: tuple[str, ...]) -> PointsLine:
+    return PointsLine(
+        rule_id=g[0], policy_version=g[1], dimension=g[2], points=Decimal(g[3]), weighted_points=Decimal(g[4]),
+        multiplier=Decimal(g[5]), weight=Decimal(g[6]), cap_per_day=_optional(g[7]), cap_per_period=_optional(g[8]),
+    )  # fmt: skip
+
+
+_T = TypeVar("_T")
+
+
+def _remember(cache: dict[str, _T], key: str, value: _T) -> _T:
+    if len(cache) >= _CACHE_LIMIT:
+        cache.clear()
+    cache[key] = value
+    return value

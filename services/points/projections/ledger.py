@@ -16,10 +16,10 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from decimal import Decimal
-from operator import attrgetter
+from typing import NamedTuple
 
 from points.domain.periods import PayCalendar, booking_month
-from points.domain.policy import POINTS_PLACES, apply_caps, cap_keys
+from points.domain.policy import POINTS_PLACES, PointsLine, apply_caps, cap_keys
 from points.domain.work import WorkEvent
 
 CapKey = tuple[str, str, str]  # (employee, rule, "day:YYYY-MM-DD" | "month:YYYY-MM")
@@ -67,13 +67,14 @@ def month_of_day(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
 
 
-@dataclass(frozen=True)
-class LineRow:
+class LineRow(NamedTuple):
     """One booked line, as the explain table stores it (points in units of 10^-4).
 
     `entry` says why it was booked: "recorded" (the event's own lines), "reversal"
     (undoing what was booked, before a recalculation or an amendment, or for a reversal),
     "rescored" (recalculated lines) or "amended" (lines of a corrected fact).
+
+    A named tuple: it is its own row of values in LINE_COLUMNS order (no copy to write it).
     """
 
     position: int
@@ -98,22 +99,10 @@ class LineRow:
     event_delta: int = 0  # +1 on the first line of a recorded or amended fact, -1 on the first reversal line
 
     def values(self) -> tuple[object, ...]:
-        return _line_values(self)  # type: ignore[no-any-return]
+        return self
 
 
-LINE_COLUMNS = (
-    "position", "line_no", "event_id", "employee_id", "month", "occurred_on", "kind", "quantity", "rule_id",
-    "policy_version", "dimension", "multiplier", "points_before_cap", "points", "weighted_points", "cap_applied",
-    "entry", "booked_month", "recorded_at", "event_delta",
-)  # fmt: skip
-_line_values = attrgetter(*LINE_COLUMNS)
-
-
-def new_line_row(fields: dict[str, object]) -> LineRow:
-    """A LineRow from all its fields by name, without the frozen dataclass's per-field __setattr__ (5x faster)."""
-    row = object.__new__(LineRow)
-    object.__setattr__(row, "__dict__", fields)
-    return row
+LINE_COLUMNS = LineRow._fields
 
 
 @dataclass(frozen=True)
@@ -134,9 +123,76 @@ class NetLine:
     weighted_points: int
 
 
+class LineFacts(NamedTuple):
+    """A points line ready to book: its row's columns when no cap cuts it, made once per distinct line."""
+
+    line: PointsLine
+    capped: bool  # it has a cap per day or per period (then apply_caps decides its points)
+    tail: tuple[str, str, str, str, int, int, int, str]  # rule_id .. cap_applied, as LINE_COLUMNS orders them
+
+
+def line_facts(line: PointsLine) -> LineFacts:
+    points = to_units(line.points)
+    return LineFacts(
+        line,
+        line.cap_per_day is not None or line.cap_per_period is not None,
+        (line.rule_id, line.policy_version, line.dimension, str(line.multiplier), points, points, to_units(line.weighted_points), ""),
+    )
+
+
+class WorkFacts(NamedTuple):
+    """What the ledger books of a work event, as the view's text columns hold it.
+
+    The projector's decoder builds these straight from a stored WorkEvent.Recorded (see
+    decoding.py); work_facts() builds the same from a domain event. The first 13 fields are
+    the audit trail's columns after `position`, in AUDIT_EVENT_COLUMNS order.
+    """
+
+    event_id: str
+    employee_id: str
+    outlet_id: str
+    role: str
+    kind: str
+    quantity: str
+    occurred_on: str
+    occurred_at: str
+    recorded_at: str
+    recorded_by: str
+    source: str
+    request_id: str
+    attributes: str
+    month: str
+    day: date
+    lines: tuple[LineFacts, ...]
+
+
+def work_facts(event: WorkEvent.Recorded | WorkEvent.Rescored | WorkEvent.Amended) -> WorkFacts:
+    """The facts of a domain event (a Rescored or an Amended event has no audit columns of its own: they are empty)."""
+    day = event.occurred_on
+    recorded = isinstance(event, WorkEvent.Recorded)
+    return WorkFacts(
+        event_id=str(event.originator_id),
+        employee_id=event.employee_id,
+        outlet_id=event.outlet_id if recorded else "",
+        role=event.role if recorded else "",
+        kind=event.kind,
+        quantity=str(event.quantity),
+        occurred_on=day.isoformat(),
+        occurred_at=instant_text(event.occurred_at) if recorded and event.occurred_at else "",
+        recorded_at=instant_text(event.timestamp),
+        recorded_by=event.recorded_by if recorded else "",
+        source=event.source if recorded else "",
+        request_id=event.request_id if recorded else "",
+        attributes=attributes_text(event.attributes) if recorded else "{}",
+        month=month_of_day(day),
+        day=day,
+        lines=tuple(line_facts(line) for line in event.lines),
+    )
+
+
 CORRECTIONS = (WorkEvent.Rescored, WorkEvent.Reversed, WorkEvent.Amended)
 WITH_LINES = (WorkEvent.Recorded, WorkEvent.Rescored, WorkEvent.Amended)
-LedgerEvent = WorkEvent.Recorded | WorkEvent.Rescored | WorkEvent.Reversed | WorkEvent.Amended | PayCalendar.PeriodClosed
+LedgerEvent = WorkFacts | WorkEvent.Recorded | WorkEvent.Rescored | WorkEvent.Reversed | WorkEvent.Amended | PayCalendar.PeriodClosed
 
 
 @dataclass
@@ -160,6 +216,14 @@ class Page:
             for line in event.lines
             for key in cap_keys(event.employee_id, line, event.occurred_on)
         }
+        keys.update(
+            key
+            for _, event in self.events
+            if type(event) is WorkFacts
+            for facts in event.lines
+            if facts.capped
+            for key in cap_keys(event.employee_id, facts.line, event.day)
+        )
         for lines in booked.values():
             for net in lines:
                 keys |= {(net.employee_id, net.rule_id, f"day:{net.occurred_on}"), (net.employee_id, net.rule_id, f"month:{net.month}")}
@@ -215,43 +279,25 @@ class _Ledger:
         sums[0] += row.points
         sums[1] += row.weighted_points
 
-    def book_lines(
-        self, position: int, event: WorkEvent.Recorded | WorkEvent.Rescored | WorkEvent.Amended, first_line_no: int, entry: str, counts: int
-    ) -> None:
-        day = event.occurred_on
-        month = month_of_day(day)
-        event_id = str(event.originator_id)
+    def book_lines(self, position: int, facts: WorkFacts, first_line_no: int, entry: str, counts: int) -> None:
+        event_id, employee_id, recorded_at, month = facts.event_id, facts.employee_id, facts.recorded_at, facts.month
+        head = (event_id, employee_id, month, facts.occurred_on, facts.kind, facts.quantity)
+        booked_month = booking_month(month, self.closed_through)
         booked = []
-        employee_id, occurred_on, kind, quantity = event.employee_id, day.isoformat(), event.kind, str(event.quantity)
-        booked_month, recorded_at = booking_month(month, self.closed_through), instant_text(event.timestamp)
-        for offset, line in enumerate(event.lines):
-            self.touched.update(cap_keys(employee_id, line, day))
-            capped = apply_caps(employee_id, day, line, self.usage)
-            row = new_line_row(
-                {
-                    "position": position,
-                    "line_no": first_line_no + offset,
-                    "event_id": event_id,
-                    "employee_id": employee_id,
-                    "month": month,
-                    "occurred_on": occurred_on,
-                    "kind": kind,
-                    "quantity": quantity,
-                    "rule_id": line.rule_id,
-                    "policy_version": line.policy_version,
-                    "dimension": line.dimension,
-                    "multiplier": str(line.multiplier),
-                    "points_before_cap": to_units(line.points),
-                    "points": to_units(capped.points),
-                    "weighted_points": to_units(capped.weighted_points),
-                    "cap_applied": capped.cap_applied,
-                    "entry": entry,
-                    "booked_month": booked_month,
-                    "recorded_at": recorded_at,
-                    "event_delta": counts if offset == 0 else 0,
-                }
+        for offset, line in enumerate(facts.lines):
+            tail = line.tail
+            if line.capped:
+                self.touched.update(cap_keys(employee_id, line.line, facts.day))
+                capped = apply_caps(employee_id, facts.day, line.line, self.usage)
+                tail = (*tail[:5], to_units(capped.points), to_units(capped.weighted_points), capped.cap_applied)
+            row = tuple.__new__(
+                LineRow,
+                (position, first_line_no + offset, *head, *tail, entry, booked_month, recorded_at, counts if offset == 0 else 0),
             )
-            self.row(row)
+            self.lines.append(row)
+            sums = self.dimensions[(employee_id, booked_month, tail[2])]
+            sums[0] += tail[5]
+            sums[1] += tail[6]
             booked.append(row)
         self.net[event_id] = booked
 
@@ -277,19 +323,10 @@ class _Ledger:
                         self.touched.add(key)
         return len(reversed_lines)
 
-    def audit(self, position: int, event: LedgerEvent) -> None:
-        """The audit trail's rows: each work event as recorded, each correction with who and why."""
+    def audit(self, position: int, event: WorkEvent.Reversed | WorkEvent.Amended | WorkEvent.Rescored) -> None:
+        """The audit trail's rows of a correction: who and why (a recorded event's row is its facts: see take)."""
         event_id, at = str(event.originator_id), instant_text(event.timestamp)
-        if isinstance(event, WorkEvent.Recorded):
-            self.audit_events.append(
-                (
-                    position, event_id, event.employee_id, event.outlet_id, event.role, event.kind, str(event.quantity),
-                    event.occurred_on.isoformat(), instant_text(event.occurred_at) if event.occurred_at else "", at,
-                    event.recorded_by, event.source, event.request_id,
-                    attributes_text(event.attributes), "recorded",
-                )  # fmt: skip
-            )
-        elif isinstance(event, WorkEvent.Reversed):
+        if isinstance(event, WorkEvent.Reversed):
             self.corrections.append((position, event_id, "reverse", event.correction_id, event.reason, event.corrected_by, at, "", "", ""))
             self.statuses.append(("reversed", event_id))
         elif isinstance(event, WorkEvent.Amended):
@@ -304,18 +341,23 @@ class _Ledger:
             )
 
     def take(self, position: int, event: LedgerEvent) -> None:
-        self.audit(position, event)
-        if isinstance(event, PayCalendar.PeriodClosed):
+        if type(event) is WorkEvent.Recorded:
+            event = work_facts(event)
+        if type(event) is WorkFacts:
+            self.audit_events.append((position, *event[:13], "recorded"))
+            self.book_lines(position, event, 0, "recorded", counts=+1)
+        elif isinstance(event, PayCalendar.PeriodClosed):
             self.closed_through = event.period
             self.closes.append(PeriodCloseRow(event.period, position, instant_text(event.timestamp), event.closed_by, event.reason))
-        elif isinstance(event, WorkEvent.Recorded):
-            self.book_lines(position, event, 0, "recorded", counts=+1)
         elif isinstance(event, WorkEvent.Rescored):  # the event's count moves to its new lines with the points
-            self.book_lines(position, event, self.reverse(position, event, counts=-1), "rescored", counts=+1)
+            self.audit(position, event)
+            self.book_lines(position, work_facts(event), self.reverse(position, event, counts=-1), "rescored", counts=+1)
         elif isinstance(event, WorkEvent.Reversed):
+            self.audit(position, event)
             self.reverse(position, event, counts=-1)
         else:
-            self.book_lines(position, event, self.reverse(position, event, counts=-1), "amended", counts=+1)
+            self.audit(position, event)
+            self.book_lines(position, work_facts(event), self.reverse(position, event, counts=-1), "amended", counts=+1)
 
 
 def book(

@@ -25,7 +25,7 @@ from points.domain.periods import PayCalendar
 from points.domain.work import WorkEvent
 from points.projections.balances import BalanceView, ProjectionConflict
 from points.projections.decoding import EventDecoder
-from points.projections.ledger import Page
+from points.projections.ledger import Page, WorkFacts
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ class BalanceProjector:
             if topic in LEDGER_TOPICS:
                 event = decode(topic, originator_id, originator_version, state)
                 page.add(position, event)
-                work += type(event) is WorkEvent.Recorded
+                work += type(event) is WorkFacts or type(event) is WorkEvent.Recorded
         upto = rows[-1][0]
         try:
             self.view.apply(page, self.application_name, after=after, upto=upto)
@@ -114,11 +114,15 @@ class BalanceProjector:
         ]
 
     def _postgres_reader(self, recorder: ApplicationRecorder) -> Any:
-        """On PostgreSQL, one prepared query that fetches only the columns (and states) the ledger needs."""
+        """On PostgreSQL, one prepared query that fetches only the columns (and states) the ledger needs.
+
+        The originator id comes as text: it is what the view stores, and the decoder makes a UUID
+        only for the events that go through the mapper.
+        """
         if not isinstance(recorder, PostgresApplicationRecorder):
             return None
         statement = SQL(
-            "SELECT notification_id, originator_id, originator_version, topic, "
+            "SELECT notification_id, originator_id::text, originator_version, topic, "
             "CASE WHEN topic = ANY(%s) THEN state END FROM {schema}.{table} "
             "WHERE notification_id > %s ORDER BY notification_id LIMIT %s"
         ).format(schema=Identifier(recorder.datastore.schema), table=Identifier(recorder.events_table_name))
@@ -126,7 +130,7 @@ class BalanceProjector:
 
         def read(after: int) -> list[tuple[int, Any, int, str, bytes | None]]:
             with recorder.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-                curs.execute(statement, (topics, after, self.page_size), prepare=True)
+                curs.execute(statement, (topics, after, self.page_size), prepare=True, binary=True)  # states as raw bytes, not hex
                 return curs.fetchall()
 
         return read
