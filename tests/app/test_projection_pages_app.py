@@ -164,3 +164,22 @@ def test_a_page_applied_by_a_rival_first_is_refused_whole(open_service: Any, pag
     first.projector.catch_up()  # from where the rival left the tracking position
     assert len(view_contents(first)[2]) == 13
     assert [len(r.lines) for r in view_contents(first)[2]] == [1] * 13  # each event booked once
+
+
+def test_array_and_copy_literals_reach_postgresql_unchanged(idle_service: PointsService, database_url: str) -> None:
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the literals are PostgreSQL's")
+    from points.projections.balances import array_text, copy_text, int_array_text
+
+    values = ["plain", "", AWKWARD, '"', "\\", 'a","b', "NULL", "{x}", "tab\there", "é ✓"]
+    view: Any = idle_service.projector.view
+    with view._cursor(commit=False) as curs:
+        for chunk in ([values[0]], [values[2]], ['"'], values, list(reversed(values))):
+            assert view._all(curs, "SELECT %s::text[]", (array_text(chunk),))[0][0] == chunk
+        assert view._all(curs, "SELECT %s::bigint[]", (int_array_text([0, -5, 10**15]),))[0][0] == [0, -5, 10**15]
+        curs.execute("CREATE TEMPORARY TABLE copied (n BIGINT, t TEXT) ON COMMIT DROP")
+        rows = [(n, v) for n, v in enumerate([*values, "line\nbreak", "cr\rhere", "\\."])]
+        with curs.copy("COPY copied (n, t) FROM STDIN") as copy:
+            copy.write(copy_text(rows, 2))
+        assert view._all(curs, "SELECT n, t FROM copied ORDER BY n") == rows
+        assert copy_text([(1, "a"), (2, "b")], 2) == b"1\ta\n2\tb\n"
