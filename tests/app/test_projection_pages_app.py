@@ -97,7 +97,7 @@ def view_contents(service: PointsService) -> tuple[Any, ...]:
     return lines, closes, audit, balances, statements
 
 
-def test_a_rebuild_in_large_pages_reproduces_the_view_built_event_by_event(idle_service: PointsService) -> None:
+def test_a_rebuild_in_large_pages_reproduces_the_view_built_event_by_event(idle_service: PointsService, database_url: str) -> None:
     app = idle_service.app
     staff(app)
     ids = varied_work(app)
@@ -115,11 +115,13 @@ def test_a_rebuild_in_large_pages_reproduces_the_view_built_event_by_event(idle_
     assert len(one_by_one[0]) > 20 and len(one_by_one[1]) == 1 and len(one_by_one[2]) == 15
     assert len(tables["balance_caps"]) > 0 and len(tables["audit_corrections"]) == 4
 
-    idle_service.projector.page_size = 5000
     idle_service.projector.decoder.enabled = True
-    idle_service.projector.rebuild()
-    assert view_contents(idle_service) == one_by_one
-    assert table_rows(idle_service) == tables
+    for page_size in (5000, 3):  # pages of 3 are full: on PostgreSQL the next is read ahead while one is written
+        idle_service.projector.page_size = page_size
+        idle_service.projector.rebuild()
+        assert view_contents(idle_service) == one_by_one
+        assert table_rows(idle_service) == tables
+    assert (idle_service.projector._ahead_pool is not None) == (database_url.startswith("postgresql"))
 
 
 def table_rows(service: PointsService) -> dict[str, list[tuple[Any, ...]]]:
@@ -183,3 +185,20 @@ def test_array_and_copy_literals_reach_postgresql_unchanged(idle_service: Points
             copy.write(copy_text(rows, 2))
         assert view._all(curs, "SELECT n, t FROM copied ORDER BY n") == rows
         assert copy_text([(1, "a"), (2, "b")], 2) == b"1\ta\n2\tb\n"
+
+
+def test_a_page_read_ahead_for_a_position_a_rival_passed_is_dropped(open_service: Any) -> None:
+    first, second = open_service(), open_service()
+    staff(first.app)
+    varied_work(first.app)
+    first.projector.page_size = second.projector.page_size = 2
+    assert second.projector.run_once() == 2  # on PostgreSQL the page after position 2 is now read ahead
+    from points.projections.balances import ProjectionConflict
+
+    with pytest.raises(ProjectionConflict):
+        first.projector.run_once()  # the rival, still at position 0, learns where the tracking is
+    first.projector.catch_up()  # and books everything from there
+    with pytest.raises(ProjectionConflict):
+        second.projector.run_once()  # the page read ahead: refused whole, the tracking position has moved on
+    assert second.projector.run_once() == 0  # caught up at the rival's position; nothing read ahead is applied
+    assert [len(r.lines) for r in view_contents(second)[2]] == [1] * 13  # each event booked once

@@ -4,7 +4,8 @@ The library's ProjectionRunner commits one transaction per event and needs subsc
 which its SQLite recorder lacks; this loop reads pages of the log in id order (on SQLite through
 the recorder's select_notifications; on PostgreSQL by one prepared query on the same table,
 whose writers' lock commits ids in order) and writes each page with its tracking position in
-one transaction. It runs in-process on both backends.
+one transaction. It runs in-process on both backends. On PostgreSQL, while a full page is
+written, the next one is read and decoded in a second thread (the database works while Python does).
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import nullcontext
+from dataclasses import dataclass
 from typing import Any
 
 from eventsourcing.persistence import ApplicationRecorder, Mapper
@@ -42,6 +45,16 @@ LEDGER_TOPICS = frozenset(
 POSTGRES_PAGE_SIZE = 5000  # events per page (and transaction) on PostgreSQL: fewer round trips and commits
 
 
+@dataclass
+class _Prepared:
+    """A page read and decoded, ready to apply."""
+
+    upto: int  # the last position read
+    rows: int  # events read (ledger events or not)
+    page: Page
+    work: int  # work events recorded among them
+
+
 class BalanceProjector:
     """Keeps the balance view caught up with the event log of one application."""
 
@@ -69,6 +82,8 @@ class BalanceProjector:
         self._stopping = threading.Event()
         self._thread: threading.Thread | None = None
         self.work_events_booked = 0  # since this projector was made (a figure for operators)
+        self._ahead: tuple[int, Future[_Prepared | None]] | None = None  # (position, the page after it being prepared)
+        self._ahead_pool: ThreadPoolExecutor | None = None
 
     @property
     def position(self) -> int:
@@ -78,11 +93,32 @@ class BalanceProjector:
         return self._position
 
     def run_once(self) -> int:
-        """Projects one page; returns how many events it read (0 when caught up)."""
+        """Projects one page; returns how many events it read (0 when caught up).
+
+        After a full page on PostgreSQL, the next page is read and decoded in a second thread
+        while this one is written (the log is append-only, so a page read early is still the
+        log after its position); a page prepared for another position is dropped unread.
+        """
         after = self._position
+        prepared = self._prefetched(after) or self._prepare(after)
+        if prepared is None:
+            return 0
+        if prepared.rows == self.page_size and self._read_rows is not None:
+            self._prefetch(prepared.upto)  # a full page: more is likely waiting
+        try:
+            self.view.apply(prepared.page, self.application_name, after=after, upto=prepared.upto)
+        except ProjectionConflict:
+            self._set_position(self.view.position(self.application_name))
+            raise
+        self.work_events_booked += prepared.work
+        self._set_position(prepared.upto)
+        return prepared.rows
+
+    def _prepare(self, after: int) -> _Prepared | None:
+        """The page after `after`, read and decoded (None when there is none)."""
         rows = self._read(after)
         if not rows:
-            return 0
+            return None
         page = Page()
         decode, work = self.decoder.decode, 0
         for position, originator_id, originator_version, topic, state in rows:
@@ -90,15 +126,23 @@ class BalanceProjector:
                 event = decode(topic, originator_id, originator_version, state)
                 page.add(position, event)
                 work += type(event) is WorkFacts or type(event) is WorkEvent.Recorded
-        upto = rows[-1][0]
+        return _Prepared(upto=rows[-1][0], rows=len(rows), page=page, work=work)
+
+    def _prefetch(self, after: int) -> None:
+        if self._ahead_pool is None:
+            self._ahead_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="balance-prefetch")
+        self._ahead = (after, self._ahead_pool.submit(self._prepare, after))
+
+    def _prefetched(self, after: int) -> _Prepared | None:
+        """The page prepared ahead for `after`, if any (waits for it: one page is decoded at a time)."""
+        if self._ahead is None:
+            return None
+        (ahead_of, future), self._ahead = self._ahead, None
         try:
-            self.view.apply(page, self.application_name, after=after, upto=upto)
-        except ProjectionConflict:
-            self._set_position(self.view.position(self.application_name))
-            raise
-        self.work_events_booked += work
-        self._set_position(upto)
-        return len(rows)
+            prepared = future.result()
+        except Exception:  # noqa: BLE001 - the caller reads the page again and meets the error itself
+            return None
+        return prepared if ahead_of == after else None
 
     def _read(self, after: int) -> list[tuple[int, Any, int, str, bytes | None]]:
         """The next page of the log after `after`: (id, originator id, version, topic, state) in id order.
@@ -182,6 +226,9 @@ class BalanceProjector:
         if self._thread is not None:
             self._thread.join(timeout)
             self._thread = None
+        if self._ahead_pool is not None:
+            self._ahead, pool, self._ahead_pool = None, self._ahead_pool, None
+            pool.shutdown(wait=True)
 
     def _set_position(self, position: int) -> None:
         with self._changed:
