@@ -484,17 +484,21 @@ class LedgerQueries:
         return self.max_tracking_id(application_name) or 0  # type: ignore[attr-defined]
 
 
+_ROW_FORMATS: dict[int, str] = {}
 _COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
 
 
-def copy_text(rows: Sequence[Sequence[Any]], width: int) -> bytes:
-    """Rows in COPY's text format: tab between fields, a newline after each row, and \\, \\t, \\n, \\r escaped.
+def copy_text(rows: Sequence[tuple[Any, ...]], width: int) -> bytes:
+    """Rows (tuples of `width` values) in COPY's text format: tab between fields, a newline after each row,
+    and \\, \\t, \\n, \\r escaped.
 
-    Joined without escaping first, then checked once as a whole: when the text holds no
-    backslash or carriage return and exactly the tabs and newlines of its rows, no value held
-    one and the text is right as it is (the usual case); otherwise each row is escaped.
+    Formatted without escaping first (one %-format per row: str() of each value, in C), then
+    checked once as a whole: when the text holds no backslash or carriage return and exactly
+    the tabs and newlines of its rows, no value held one and the text is right as it is (the
+    usual case); otherwise each row is escaped.
     """
-    text = "".join(["\t".join(map(str, row)) + "\n" for row in rows])
+    row_format = _ROW_FORMATS.get(width) or _ROW_FORMATS.setdefault(width, "\t".join(["%s"] * width) + "\n")
+    text = "".join([row_format % row for row in rows])
     if "\\" in text or "\r" in text or text.count("\n") != len(rows) or text.count("\t") != len(rows) * (width - 1):
         text = "".join(["\t".join([str(value).translate(_COPY_ESCAPES) for value in row]) + "\n" for row in rows])
     return text.encode()
@@ -591,7 +595,7 @@ class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
             curs.execute(f"DELETE FROM {self._t(self.tracking_name())} WHERE application_name = %s", (application_name,))
             curs.execute(f"TRUNCATE {', '.join(self._t(table) for table in TABLES)}")
 
-    def _copy(self, curs: Any, table: str, columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> None:
+    def _copy(self, curs: Any, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
         """One COPY of `rows` (ints and strings, never NULL) into `table`, formatted here in one pass."""
         with curs.copy(f"COPY {self._t(table)} ({', '.join(columns)}) FROM STDIN") as copy:
             copy.write(copy_text(rows, len(columns)))
