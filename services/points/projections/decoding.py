@@ -34,6 +34,7 @@ from points.projections.ledger import attributes_text as ledger_attributes_text
 RECORDED_TOPIC = get_topic(WorkEvent.Recorded)
 
 _S = r'"([^"\\\x00-\x1f]*)"'  # a JSON string without escapes: its text is its value
+_N = _S.replace("(", "").replace(")", "")  # the same, not captured (a value the ledger does not need)
 _OPT_S = r'(null|"[^"\\\x00-\x1f]*")'
 _LINE = (
     r'\{"_type_":"points_line","_data_":\[' + ",".join([_S] * 7) + "," + _OPT_S + "," + _OPT_S + r"\]\}"
@@ -41,21 +42,21 @@ _LINE = (
 _LINE_NC = _LINE.replace("(", "(?:").replace("(?:?:", "(?:")
 _RECORDED = re.compile(
     r'\{"timestamp":\{"_type_":"datetime_iso","_data_":' + _S + r"\},"
-    r'"originator_topic":' + _S + ","
+    r'"originator_topic":' + _N + ","
     r'"request_id":' + _S + ","
-    r'"fingerprint":' + _S + ","
+    r'"fingerprint":' + _N + ","
     r'"employee_id":' + _S + ","
     r'"role":' + _S + ","
     r'"outlet_id":' + _S + ","
-    r'"outlet_requested":(true|false),'
-    r'"outlet_class":' + _S + ","
+    r'"outlet_requested":(?:true|false),'
+    r'"outlet_class":' + _N + ","
     r'"kind":' + _S + ","
     r'"quantity":\{"_type_":"decimal_str","_data_":' + _S + r"\},"
     r'"occurred_on":\{"_type_":"date_iso","_data_":' + _S + r"\},"
     r'"occurred_at":(?:null|\{"_type_":"datetime_iso","_data_":' + _S + r"\}),"
     r'"recorded_by":' + _S + ","
     r'"source":' + _S + ","
-    r'"attributes":(\{(?:' + _S + ":" + _S + "(?:," + _S + ":" + _S + r")*)?\}),"
+    r'"attributes":(\{(?:' + _N + ":" + _N + "(?:," + _N + ":" + _N + r")*)?\}),"
     r'"lines":\[((?:' + _LINE_NC + "(?:," + _LINE_NC + r")*)?)\],"
     r'"class_version":2\}'
 )
@@ -118,8 +119,8 @@ class EventDecoder:
             event_id = str(originator_id)
         else:
             return None
-        (timestamp, _topic, request_id, _fingerprint, employee_id, role, outlet_id, _outlet_requested,
-         _outlet_class, kind, quantity, occurred_on, occurred_at, recorded_by, source, attributes, *_, lines) = m.groups()  # fmt: skip
+        (timestamp, request_id, employee_id, role, outlet_id, kind, quantity, occurred_on, occurred_at, recorded_by, source,
+         attributes, lines) = m.groups()  # fmt: skip
         attributes_text = self._attributes.get(attributes)
         if attributes_text is None:
             if '"_type_"' in attributes or '"_data_"' in attributes:
