@@ -46,6 +46,7 @@ class AccessRecordStore:
         self.view = view
         self.table = view._t("access_records")  # noqa: SLF001 - the view knows how to name its tables
         self.p = view.P
+        self.postgres = self.p == "%s"
 
     @staticmethod
     def create_statement(table: str, postgres: bool) -> str:
@@ -56,12 +57,16 @@ class AccessRecordStore:
         )
 
     def append(self, records: Sequence[AccessRecord]) -> None:
-        marks = ", ".join(self.p for _ in COLUMNS)
+        """One transaction; on PostgreSQL by COPY (executemany cost ~250 us of the server's CPU per record)."""
+        rows = [tuple(storable(getattr(r, c)) for c in COLUMNS) for r in records]
         with self.view._cursor(commit=True) as curs:  # noqa: SLF001
-            curs.executemany(
-                f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({marks})",  # noqa: S608
-                [tuple(storable(getattr(r, c)) for c in COLUMNS) for r in records],
-            )
+            if self.postgres:
+                with curs.copy(f"COPY {self.table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row(row)
+            else:
+                marks = ", ".join(self.p for _ in COLUMNS)
+                curs.executemany(f"INSERT INTO {self.table} ({', '.join(COLUMNS)}) VALUES ({marks})", rows)  # noqa: S608
 
     def list(self, where: Sequence[tuple[str, Any]], *, newest_first: bool, after: int, limit: int) -> list[AccessRecord]:
         clauses = [f"{column} = {self.p}" for column, _ in where]
