@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 from dataclasses import dataclass
 
 import grpc
@@ -15,6 +16,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
 from points.server import PointsService
+from points.storage.access_records import AccessRecord
 from points.v1 import audit_pb2, audit_pb2_grpc, balances_pb2, balances_pb2_grpc, directory_pb2
 from tests.api.calls import staff_outlet, work
 from tests.api.secured import Metadata, SigningKeys, plaintext_client, with_jwt
@@ -274,3 +276,29 @@ def test_a_nul_in_a_request_is_recorded_as_u_fffd_and_loses_no_record(client: Cl
     for asked in ("\x00", "\ufffd"):  # a filter holding NUL finds what was kept as U+FFFD
         records, _ = service.audit.list_access_records(caller=asked, method="", decision="", newest_first=False, page_size=100, page_token="")
         assert records == []
+
+
+def test_a_trickle_of_calls_is_stored_in_a_few_transactions_not_one_per_call(service: PointsService) -> None:
+    # Each call leaves one record; stored one transaction (one commit) per record, the audit cost the
+    # server more CPU than the calls themselves. Records arriving within the writer's interval share one.
+    log = service.access_log
+    assert log is not None and log.flush()
+    appends: list[int] = []
+    append = log.store.append
+
+    def counted(records: Any) -> None:
+        append(records)
+        appends.append(len(records))
+
+    log.store.append = counted  # type: ignore[method-assign]
+    started = time.monotonic()
+    for i in range(40):
+        log.record(AccessRecord(at=f"2026-11-28T10:00:{i:02d}Z", caller="trickle", method="m", employee_id="", outlet_id="", period="",
+                                decision="allowed", code="OK"))  # fmt: skip
+        time.sleep(0.002)
+    assert log.flush()
+    elapsed = time.monotonic() - started
+    assert sum(appends) == 40
+    assert len(appends) <= elapsed / log.interval + 2, (appends, elapsed)  # one per interval (~0.05 s), not one per record
+    records, _ = service.audit.list_access_records(caller="trickle", method="", decision="", newest_first=False, page_size=100, page_token="")  # type: ignore[union-attr]
+    assert [r.at for r in records] == [f"2026-11-28T10:00:{i:02d}Z" for i in range(40)]

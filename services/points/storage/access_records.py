@@ -1,9 +1,10 @@
 """The read audit: one record per call to the service, allowed or denied, appended in small batches.
 
 Records go to their own table beside the views (not a view: a rebuild must never drop them).
-A background writer takes them from a queue and appends each batch in one transaction, so
-auditing adds no database round trip to a call; `flush()` waits until every record so far
-is stored (tests, shutdown).
+A background writer takes them from a queue and appends what arrives within `interval` of
+the first in one transaction (at most `batch`), so auditing adds no database round trip to a
+call and a steady flow of calls costs one commit per interval, not one per call; `flush()`
+waits until every record so far is stored (tests, shutdown).
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -120,10 +122,16 @@ class AccessLog:
                 first = self._queue.get(timeout=self.interval)
             except queue.Empty:
                 continue
+            # Gather for up to `interval` after the first record: without the wait, a steady trickle
+            # of calls (each leaves one record) made one transaction, one commit, per record.
             records = [first]
+            gathered_by = time.monotonic() + self.interval
             while len(records) < self.batch:
+                remaining = gathered_by - time.monotonic()
+                if remaining <= 0 or self._stopping.is_set():
+                    break
                 try:
-                    records.append(self._queue.get_nowait())
+                    records.append(self._queue.get(timeout=remaining))
                 except queue.Empty:
                     break
             for attempt in range(5):
