@@ -15,9 +15,16 @@ from tests.app.work_requests import log_size
 pytestmark = pytest.mark.usefixtures("staffed_outlet")
 
 
+TOPICS = ["points.tests:Append", 'odd "topic", {with} \\ and,commas', "NULL", ""]
+
+
 def stored(tag: str, n: int, version: int = 1) -> list[StoredEvent]:
+    """Events of varied topics (quotes, backslashes, braces, commas, NULL) and sizes (empty included)."""
     return [
-        StoredEvent(work_event_id_of(f"{tag}-{i}"), version, "points.tests:Append", f'{{"n":{i},"t":"{tag}","é":"\\u0000\'"}}'.encode())
+        StoredEvent(
+            work_event_id_of(f"{tag}-{i}"), version, TOPICS[i % len(TOPICS)],
+            b"" if i % 7 == 3 else f'{{"n":{i},"t":"{tag}","é":"\\u0000\'","pad":"{"x" * (i * 37 % 500)}"}}'.encode(),
+        )  # fmt: skip
         for i in range(n)
     ]
 

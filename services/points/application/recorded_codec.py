@@ -57,11 +57,12 @@ class RecordedCodec:
         """The stored events of new work events, recorded at `timestamp`, in the batch's order."""
         stamp = _datetime(timestamp)
         lines_memo: dict[int, str] = {}  # id(PointsLine) -> its JSON; a batch's memo shares line objects
+        dates_memo: dict[date, str] = {}  # equal dates have equal text
         compress = self.mapper.compressor.compress if self.mapper.compressor else None
         encrypt = self.mapper.cipher.encrypt if self.mapper.cipher else None
         stored = []
         for scored in batch:
-            state = self._state(scored, stamp, lines_memo)
+            state = self._state(scored, stamp, lines_memo, dates_memo)
             if compress is not None:
                 state = compress(state)
             if encrypt is not None:
@@ -69,8 +70,11 @@ class RecordedCodec:
             stored.append(StoredEvent(originator_id=scored.request.event_id, originator_version=1, topic=self.topic, state=state))
         return stored
 
-    def _state(self, scored: ScoredWork, stamp: str, lines_memo: dict[int, str]) -> bytes:
+    def _state(self, scored: ScoredWork, stamp: str, lines_memo: dict[int, str], dates_memo: dict[date, str]) -> bytes:
         r: WorkRequest = scored.request
+        day = dates_memo.get(r.occurred_on)
+        if day is None:
+            day = dates_memo[r.occurred_on] = _date(r.occurred_on)
         lines = []
         for line in scored.lines:
             text = lines_memo.get(id(line))
@@ -101,7 +105,7 @@ class RecordedCodec:
                 ',"quantity":',
                 _decimal(r.quantity),
                 ',"occurred_on":',
-                _date(r.occurred_on),
+                day,
                 ',"occurred_at":',
                 "null" if r.occurred_at is None else _datetime(r.occurred_at),
                 ',"recorded_by":',
@@ -129,7 +133,7 @@ class RecordedCodec:
     def check(self) -> None:
         """Raises CodecMismatch unless a sample with unusual values encodes exactly as the library does."""
         for scored, timestamp in _samples():
-            mine = self._state(scored, _datetime(timestamp), {})
+            mine = self._state(scored, _datetime(timestamp), {}, {})
             theirs = self.library_state(scored, timestamp)
             if mine != theirs:
                 raise CodecMismatch(f"the direct encoding of WorkEvent.Recorded differs from the library's:\n{mine!r}\n{theirs!r}")

@@ -25,6 +25,7 @@ It is plugged in by APPLICATION_RECORDER_TOPIC (storage/settings.py); nothing st
 from __future__ import annotations
 
 from collections.abc import Sequence
+from itertools import accumulate
 from typing import Any
 from uuid import UUID
 
@@ -59,10 +60,15 @@ class CopyPostgresApplicationRecorder(ChainedPostgresApplicationRecorder):
         self.sql_copy_events = SQL(
             "COPY {schema}.{table} (originator_id, originator_version, topic, state, notification_id) FROM STDIN (FORMAT BINARY)"
         ).format(schema=schema, table=table)
+        # Every column as one parameter that psycopg sends as it is (no list dumped item by item):
+        # the ids and the states each as one bytea (16 bytes per id; the states one after another,
+        # cut by their start and length), the rest as array literals.
         self.sql_insert_events = SQL(
             "INSERT INTO {schema}.{table} (originator_id, originator_version, topic, state, notification_id) "
-            "SELECT encode(substring(%s::bytea FROM i::int * 16 - 15 FOR 16), 'hex')::uuid, version, topic, state, position "
-            "FROM unnest(%s::bigint[], %s::text[], %s::bytea[], %s::bigint[]) WITH ORDINALITY AS k(version, topic, state, position, i)"
+            "SELECT encode(substring(%s::bytea FROM i::int * 16 - 15 FOR 16), 'hex')::uuid, version, topic, "
+            "substring(%s::bytea FROM start FOR length), position "
+            "FROM unnest(%s::bigint[], %s::text[], %s::int[], %s::int[], %s::bigint[]) "
+            "WITH ORDINALITY AS k(version, topic, start, length, position, i)"
         ).format(schema=schema, table=table)
         # The links as two parameters, not two lists psycopg would dump item by item: the positions
         # as a bigint[] literal, the hashes (32 bytes each) one after the other in one bytea.
@@ -104,13 +110,18 @@ class CopyPostgresApplicationRecorder(ChainedPostgresApplicationRecorder):
             chain = links(head, positions, stored_events)
             with conn.pipeline():
                 if small:
+                    states = [bytes(e.state) for e in stored_events]
+                    lengths = [len(state) for state in states]
+                    starts = list(accumulate(lengths[:-1], initial=1))
                     curs.execute(
                         self.sql_insert_events,
                         (
                             b"".join([o.bytes for o in originators]),
+                            b"".join(states),
                             _bigints([e.originator_version for e in stored_events]),
-                            [e.topic for e in stored_events],
-                            [bytes(e.state) for e in stored_events],
+                            _texts([e.topic for e in stored_events]),
+                            _bigints(starts),
+                            _bigints(lengths),
                             _bigints(positions),
                         ),
                     )
@@ -120,5 +131,13 @@ class CopyPostgresApplicationRecorder(ChainedPostgresApplicationRecorder):
 
 
 def _bigints(values: Sequence[int]) -> str:
-    """A bigint[] literal: one parameter, however many values."""
+    """An integer array literal: one parameter, however many values."""
     return "{" + ",".join([str(v) for v in values]) + "}"
+
+
+_ARRAY_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
+
+
+def _texts(values: Sequence[str]) -> str:
+    """A text[] literal, every element quoted (so none reads as NULL) with its backslashes and quotes escaped."""
+    return "{" + ",".join(['"' + v.translate(_ARRAY_ESCAPES) + '"' for v in values]) + "}"
