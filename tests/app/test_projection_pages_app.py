@@ -168,9 +168,9 @@ def test_a_page_applied_by_a_rival_first_is_refused_whole(open_service: Any, pag
     assert [len(r.lines) for r in view_contents(first)[2]] == [1] * 13  # each event booked once
 
 
-def test_array_and_copy_literals_reach_postgresql_unchanged(idle_service: PointsService, database_url: str) -> None:
-    if not database_url.startswith("postgresql"):
-        pytest.skip("the literals are PostgreSQL's")
+@pytest.mark.parametrize("database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
+def test_array_and_copy_literals_reach_postgresql_unchanged(idle_service: PointsService) -> None:
+    """The literals are PostgreSQL's: no SQLite variant (rather than one that skips)."""
     from points.projections.balances import array_text, copy_text, int_array_text
 
     values = ["plain", "", AWKWARD, '"', "\\", 'a","b', "NULL", "{x}", "tab\there", "é ✓"]
