@@ -171,12 +171,13 @@ def test_a_page_applied_by_a_rival_first_is_refused_whole(open_service: Any, pag
 @pytest.mark.parametrize("database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_array_and_copy_literals_reach_postgresql_unchanged(idle_service: PointsService) -> None:
     """The literals are PostgreSQL's: no SQLite variant (rather than one that skips)."""
-    from points.projections.balances import array_text, copy_text, int_array_text
+    from points.projections.balances import copy_text
+    from points.storage.literals import array_text, int_array_text
 
     values = ["plain", "", AWKWARD, '"', "\\", 'a","b', "NULL", "{x}", "tab\there", "é ✓"]
     view: Any = idle_service.projector.view
     with view._cursor(commit=False) as curs:
-        for chunk in ([values[0]], [values[2]], ['"'], values, list(reversed(values))):
+        for chunk in ([], [values[0]], [values[2]], ['"'], values, list(reversed(values))):
             assert view._all(curs, "SELECT %s::text[]", (array_text(chunk),))[0][0] == chunk
         assert view._all(curs, "SELECT %s::bigint[]", (int_array_text([0, -5, 10**15]),))[0][0] == [0, -5, 10**15]
         curs.execute("CREATE TEMPORARY TABLE copied (n BIGINT, t TEXT) ON COMMIT DROP")

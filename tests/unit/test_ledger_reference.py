@@ -112,7 +112,7 @@ def net_lines(lines: list[Any], event_ids: set[str]) -> dict[str, list[ledger.Ne
 
 def as_rows(booking: Any) -> tuple[Any, ...]:
     return (
-        [tuple(line.values()) for line in booking.lines], booking.dimensions, booking.usage, [astuple(c) for c in booking.closes],
+        [tuple(line) if isinstance(line, tuple) else line.values() for line in booking.lines], booking.dimensions, booking.usage, [astuple(c) for c in booking.closes],
         booking.audit_events, booking.corrections, booking.statuses,
     )  # fmt: skip
 

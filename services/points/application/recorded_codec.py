@@ -19,7 +19,7 @@ over many generated events.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date, datetime
+from datetime import date, datetime, timedelta, timezone
 from decimal import Decimal
 from json.encoder import encode_basestring as _s  # what json.dumps(ensure_ascii=False) writes for a str
 from typing import Any
@@ -158,8 +158,6 @@ def _line(line: PointsLine) -> str:
 
 def _samples() -> list[tuple[ScoredWork, datetime]]:
     """Events that exercise every branch: escapes, non-ASCII, attributes, occurred_at, caps and none."""
-    from datetime import timedelta, timezone
-
     east = timezone(timedelta(hours=5, minutes=30))
     request = WorkRequest(
         request_id='r-"1"\\é\u2028',

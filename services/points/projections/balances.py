@@ -26,6 +26,7 @@ from eventsourcing.sqlite import SQLiteTrackingRecorder
 from psycopg.rows import tuple_row
 
 from points.storage.access_records import AccessRecordStore
+from points.storage.literals import array_text, int_array_text
 from points.projections.rankings import create_statements as ranking_create_statements
 from points.projections.ledger import (
     AUDIT_EVENT_COLUMNS,
@@ -180,7 +181,7 @@ class LedgerQueries:
 
     def _insert_lines(self, curs: Any, lines: list[LineRow]) -> None:
         marks = ", ".join(self.P for _ in LINE_COLUMNS)
-        curs.executemany(f"INSERT INTO {self._t('balance_lines')} ({COLUMNS}) VALUES ({marks})", [line.values() for line in lines])
+        curs.executemany(f"INSERT INTO {self._t('balance_lines')} ({COLUMNS}) VALUES ({marks})", lines)  # a LineRow is its row
 
     def _in(self, values: Sequence[Any]) -> str:
         return "(" + ", ".join(self.P for _ in values) + ")"
@@ -502,21 +503,6 @@ def copy_text(rows: Sequence[tuple[Any, ...]], width: int) -> bytes:
     if "\\" in text or "\r" in text or text.count("\n") != len(rows) or text.count("\t") != len(rows) * (width - 1):
         text = "".join(["\t".join([str(value).translate(_COPY_ESCAPES) for value in row]) + "\n" for row in rows])
     return text.encode()
-
-
-_ARRAY_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
-
-
-def array_text(values: Sequence[str]) -> str:
-    """A text[] literal of `values` (each quoted, so none reads as NULL): one parameter PostgreSQL parses in C."""
-    text = '","'.join(values)
-    if "\\" in text or text.count('"') != 2 * (len(values) - 1):  # a value holds a backslash or a quote
-        text = '","'.join([v.translate(_ARRAY_ESCAPES) for v in values])
-    return '{"' + text + '"}'
-
-
-def int_array_text(values: Sequence[int]) -> str:
-    return "{" + ",".join(map(str, values)) + "}"
 
 
 class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):

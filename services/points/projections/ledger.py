@@ -98,9 +98,6 @@ class LineRow(NamedTuple):
     recorded_at: str
     event_delta: int = 0  # +1 on the first line of a recorded or amended fact, -1 on the first reversal line
 
-    def values(self) -> tuple[object, ...]:
-        return self
-
 
 LINE_COLUMNS = LineRow._fields
 
@@ -294,10 +291,7 @@ class _Ledger:
                 LineRow,
                 (position, first_line_no + offset, *head, *tail, entry, booked_month, recorded_at, counts if offset == 0 else 0),
             )
-            self.lines.append(row)
-            sums = self.dimensions[(employee_id, booked_month, tail[2])]
-            sums[0] += tail[5]
-            sums[1] += tail[6]
+            self.row(row)
             booked.append(row)
         self.net[event_id] = booked
 

@@ -36,6 +36,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier, Literal
 
 from points.storage.chain import GENESIS, ChainedPostgresApplicationRecorder, links
+from points.storage.literals import array_text, int_array_text
 
 
 SMALL = 100  # events; larger appends go by COPY
@@ -118,26 +119,13 @@ class CopyPostgresApplicationRecorder(ChainedPostgresApplicationRecorder):
                         (
                             b"".join([o.bytes for o in originators]),
                             b"".join(states),
-                            _bigints([e.originator_version for e in stored_events]),
-                            _texts([e.topic for e in stored_events]),
-                            _bigints(starts),
-                            _bigints(lengths),
-                            _bigints(positions),
+                            int_array_text([e.originator_version for e in stored_events]),
+                            array_text([e.topic for e in stored_events]),
+                            int_array_text(starts),
+                            int_array_text(lengths),
+                            int_array_text(positions),
                         ),
                     )
-                curs.execute(self.sql_insert_chain, (b"".join([h for _, h in chain]), _bigints([p for p, _ in chain])))
+                curs.execute(self.sql_insert_chain, (b"".join([h for _, h in chain]), int_array_text([p for p, _ in chain])))
                 curs.execute("COMMIT")
         return positions
-
-
-def _bigints(values: Sequence[int]) -> str:
-    """An integer array literal: one parameter, however many values."""
-    return "{" + ",".join([str(v) for v in values]) + "}"
-
-
-_ARRAY_ESCAPES = str.maketrans({"\\": "\\\\", '"': '\\"'})
-
-
-def _texts(values: Sequence[str]) -> str:
-    """A text[] literal, every element quoted (so none reads as NULL) with its backslashes and quotes escaped."""
-    return "{" + ",".join(['"' + v.translate(_ARRAY_ESCAPES) + '"' for v in values]) + "}"

@@ -18,6 +18,8 @@ from eventsourcing.postgres import PostgresApplicationRecorder
 from eventsourcing.sqlite import SQLiteApplicationRecorder
 from psycopg.sql import SQL, Identifier
 
+from points.storage.literals import int_array_text
+
 Key = tuple[UUID, int]
 
 
@@ -83,7 +85,7 @@ class PostgresEventIndex:
 
 def _key_params(keys: Sequence[Key]) -> tuple[bytes, str]:
     """(the ids' 16 bytes each, one after the other; the versions as a bigint[] literal)."""
-    return b"".join([k[0].bytes for k in keys]), "{" + ",".join([str(k[1]) for k in keys]) + "}"
+    return b"".join([k[0].bytes for k in keys]), int_array_text([k[1] for k in keys])
 
 
 class SQLiteEventIndex:
