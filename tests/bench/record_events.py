@@ -16,7 +16,10 @@ What runs, in order (a real `points serve` process on a real port, on a fresh sc
    probes), and psycopg binary COPY of rows like the stored ones (topic and state bytes
    copied from the warm-up's stored events) into a table like the event table (same
    columns and indexes, no triggers), 1,000 rows per transaction, one connection (median
-   of 3).
+   of 3). Then a reference that is not one of issue 9's baselines, the database floor: the
+   same kind of COPY of every row one work event makes the service write, the projection's
+   included (raw_floor_rate). The RecordWorkEvents rows also give their ratio to it, which
+   separates what the data model costs the database from what the service's code costs.
 3. The write phases, back to back: RecordWorkEvents with 100, then 1,000 events per call
    (--batch-in-flight calls in flight), then RecordWorkEvent at 16, then 64 calls in
    flight. A reader thread issues GetBalance for random employees and months throughout
@@ -193,8 +196,8 @@ def log_head(base_url: str, schema: str) -> int:
         return int(row[0]) if row else 0
 
 
-def raw_copy_rate(base_url: str, schema: str, rows: int) -> float:
-    """Rows/s of binary COPY of rows like the stored work events into a table like the event table, 1,000 rows per transaction."""
+def raw_copy_rate(base_url: str, schema: str, rows: int) -> tuple[float, float | None]:
+    """(rows/s, PostgreSQL CPU µs per row or None) of binary COPY of rows like the stored work events into a table like the event table, 1,000 rows per transaction."""
     with connect(base_url, autocommit=True) as conn:
         templates = conn.execute(
             f'SELECT topic, state FROM "{schema}".points_events WHERE topic = %s ORDER BY notification_id LIMIT 1000', (RECORDED_TOPIC,)
@@ -204,6 +207,7 @@ def raw_copy_rate(base_url: str, schema: str, rows: int) -> float:
         conn.execute(f'CREATE TABLE {table} (LIKE "{schema}".points_events INCLUDING INDEXES INCLUDING CONSTRAINTS)')
         try:
             position = 10_000_000
+            cpu0 = backend_cpu(conn)
             started = time.perf_counter()
             for start in range(0, rows, 1000):
                 with conn.transaction(), conn.cursor() as cur:
@@ -213,9 +217,113 @@ def raw_copy_rate(base_url: str, schema: str, rows: int) -> float:
                             topic, state = templates[(start + k) % len(templates)]
                             position += 1
                             copy.write_row((uuid.uuid4(), 1, topic, state, position))
-            return rows / (time.perf_counter() - started)
+            return rows / (time.perf_counter() - started), per_item_us(cpu0, backend_cpu(conn), rows)
         finally:
             conn.execute(f"DROP TABLE {table}")
+
+
+FLOOR_TABLES = ("points_events", "points_chain", "balance_lines", "audit_events", "balance_dimensions")
+
+
+def raw_floor_rate(base_url: str, schema: str, events: int) -> tuple[float, float | None]:
+    """(events/s, PostgreSQL CPU µs per event or None) of binary COPY of every row one recorded work event makes the service write, 1,000 events per transaction.
+
+    The rows are the warm-up's own (event, hash-chain link, ledger lines, audit row; then one
+    upsert of the balances' dimension sums per transaction, as the projector does per page),
+    copied into tables like the service's (same columns and indexes, no triggers) by one
+    connection, with no domain work at all. It is what the database alone costs for what the
+    service stores and projects: no implementation of the service's tables can go faster on
+    one connection. The service splits this work over two connections (the append, the
+    projector), so it is a reference, not a strict ceiling.
+    """
+    with connect(base_url, autocommit=True) as conn:
+        templates: list[tuple[Any, ...]] = []
+        deadline = time.monotonic() + 30
+        while len(templates) < 50 and time.monotonic() < deadline:  # the projector may still be booking the warm-up
+            templates = conn.execute(
+                f'SELECT e.notification_id, e.topic, e.state FROM "{schema}".points_events e '
+                f'JOIN "{schema}".audit_events a ON a.position = e.notification_id WHERE e.topic = %s ORDER BY e.notification_id LIMIT 1000',
+                (RECORDED_TOPIC,),
+            ).fetchall()  # fmt: skip
+            if len(templates) < 50:
+                time.sleep(0.2)
+        assert len(templates) >= 50, "the projector booked fewer than 50 of the warm-up's work events in 30 s"
+        positions = [t[0] for t in templates]
+        link = conn.execute(f'SELECT hash FROM "{schema}".points_chain ORDER BY position LIMIT 1').fetchone()
+        assert link is not None, "the warm-up stored no chain link"
+        lines: dict[int, list[list[Any]]] = defaultdict(list)
+        for r in conn.execute(f'SELECT * FROM "{schema}".balance_lines WHERE position = ANY(%s) ORDER BY position, line_no', (positions,)):
+            lines[r[0]].append(list(r))
+        audit = {r[0]: list(r) for r in conn.execute(f'SELECT * FROM "{schema}".audit_events WHERE position = ANY(%s)', (positions,))}
+
+        def columns(table: str) -> tuple[list[str], list[str]]:
+            found = conn.execute(
+                "SELECT column_name, udt_name FROM information_schema.columns WHERE table_schema = %s AND table_name = %s ORDER BY ordinal_position",
+                (schema, table),
+            ).fetchall()  # fmt: skip
+            return [f'"{c}"' for c, _ in found], [t for _, t in found]
+
+        suffix = uuid.uuid4().hex[:8]
+        tables = {t: f'"{schema}".bench_floor_{t}_{suffix}' for t in FLOOR_TABLES}
+        for t, name in tables.items():
+            conn.execute(f'CREATE TABLE {name} (LIKE "{schema}".{t} INCLUDING INDEXES INCLUDING CONSTRAINTS)')
+        line_cols, line_types = columns("balance_lines")
+        audit_cols, audit_types = columns("audit_events")
+        at = {c.strip('"'): i for i, c in enumerate(line_cols)}  # SELECT * gives the columns in this order
+        assert line_cols[:2] == ['"position"', '"line_no"'] and audit_cols[:2] == ['"position"', '"event_id"'], "the view's columns moved"
+        dims = tables["balance_dimensions"]
+        upsert = (
+            f"INSERT INTO {dims} (employee_id, booked_month, dimension, points, weighted_points) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::int8[], %s::int8[]) "
+            f"ON CONFLICT (employee_id, booked_month, dimension) DO UPDATE SET points = {dims}.points + excluded.points, "
+            f"weighted_points = {dims}.weighted_points + excluded.weighted_points"
+        )  # fmt: skip
+        try:
+            position = 10_000_000
+            cpu0 = backend_cpu(conn)
+            started = time.perf_counter()
+            for start in range(0, events, 1000):
+                count = min(1000, events - start)
+                chosen = [templates[(start + k) % len(templates)] for k in range(count)]
+                with conn.transaction(), conn.cursor() as cur:
+                    with cur.copy(f"COPY {tables['points_events']} (originator_id, originator_version, topic, state, notification_id) FROM STDIN (FORMAT BINARY)") as copy:
+                        copy.set_types(["uuid", "int8", "text", "bytea", "int8"])
+                        for k, (_, topic, state) in enumerate(chosen):
+                            copy.write_row((uuid.uuid4(), 1, topic, state, position + k))
+                    with cur.copy(f'COPY {tables["points_chain"]} ("position", hash) FROM STDIN (FORMAT BINARY)') as copy:
+                        copy.set_types(["int8", "bytea"])
+                        for k in range(count):
+                            copy.write_row((position + k, link[0]))
+                    sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+                    with cur.copy(f"COPY {tables['balance_lines']} ({', '.join(line_cols)}) FROM STDIN (FORMAT BINARY)") as copy:
+                        copy.set_types(line_types)
+                        for k, (source, _, _) in enumerate(chosen):
+                            for line in lines[source]:
+                                copy.write_row([position + k, *line[1:]])
+                                total = sums[(line[at["employee_id"]], line[at["booked_month"]], line[at["dimension"]])]
+                                total[0] += line[at["points"]]
+                                total[1] += line[at["weighted_points"]]
+                    with cur.copy(f"COPY {tables['audit_events']} ({', '.join(audit_cols)}) FROM STDIN (FORMAT BINARY)") as copy:
+                        copy.set_types(audit_types)
+                        for k, (source, _, _) in enumerate(chosen):
+                            copy.write_row([position + k, str(uuid.uuid4()), *audit[source][2:]])
+                    keys = list(sums)
+                    cur.execute(upsert, ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [sums[k][0] for k in keys], [sums[k][1] for k in keys]))
+                position += count
+            return events / (time.perf_counter() - started), per_item_us(cpu0, backend_cpu(conn), events)
+        finally:
+            for name in tables.values():
+                conn.execute(f"DROP TABLE {name}")
+
+
+def per_item_us(cpu0: float | None, cpu1: float | None, items: int) -> float | None:
+    return None if cpu0 is None or cpu1 is None else (cpu1 - cpu0) * 1e6 / items
+
+
+def median_run(n: int, measure: Any) -> tuple[float, float | None]:
+    """The (rate, extra) of the run with the median rate among n."""
+    runs = sorted((measure() for _ in range(n)), key=lambda r: r[0])
+    return runs[len(runs) // 2]
 
 
 def raw_read_rate(base_url: str, schema: str) -> tuple[float, int]:
@@ -245,6 +353,17 @@ def _proc_cpu(pid: int) -> float:
     except OSError:
         return 0.0
     return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def backend_cpu(conn: psycopg.Connection[Any]) -> float | None:
+    """CPU seconds used so far by this connection's PostgreSQL backend, if it runs on this machine (None if not)."""
+    pid = conn.info.backend_pid
+    try:
+        if not Path(f"/proc/{pid}/cmdline").read_bytes().startswith(b"postgres"):
+            return None
+    except OSError:
+        return None
+    return _proc_cpu(pid)
 
 
 def _descendants(pid: int) -> list[int]:
@@ -740,9 +859,17 @@ def main(argv: list[str] | None = None) -> int:
             print(f"baseline: Health/Check, {c} in flight: {args.unary / health[c].wall:,.0f} calls/s", flush=True)
         copy_meter = CpuMeter(server.process.pid, [os.getpid()])
         copy_meter.start()
-        copy_rate = median_of(3, lambda: raw_copy_rate(pg.url, schemas["main"], args.events))
+        copy_rate, copy_db_us = median_run(3, lambda: raw_copy_rate(pg.url, schemas["main"], args.events))
         copy_cpu = copy_meter.stop()
         print(f"baseline: raw COPY, 1,000 rows/transaction, one connection: {copy_rate:,.0f} rows/s", flush=True)
+        floor_rate, floor_db_us = median_run(3, lambda: raw_floor_rate(pg.url, schemas["main"], args.events))
+        floor = {
+            "events_per_s": round(floor_rate), "ratio_to_raw_copy": floor_rate / copy_rate,
+            "postgres_backend_us_per_event": None if floor_db_us is None else round(floor_db_us, 1),
+            "raw_copy_postgres_backend_us_per_row": None if copy_db_us is None else round(copy_db_us, 1),
+        }  # fmt: skip
+        print(f"reference: database floor (raw COPY of the rows one work event writes, 1,000 events/transaction, one connection): "
+              f"{floor_rate:,.0f} events/s = {floor_rate / copy_rate:.1%} of raw COPY", flush=True)  # fmt: skip
 
         # 3. The write phases, back to back, with the reader.
         reader = BalanceReader(server.port, args.employees, args.seed)
@@ -758,7 +885,8 @@ def main(argv: list[str] | None = None) -> int:
             p50, p99 = quantiles_ms(writes[name].latencies)
             rows[name] = row(rate, "events/s", copy_rate, "raw COPY rows/s", ">= 50%", rate / copy_rate >= 0.5,
                              calls_in_flight=args.batch_in_flight, call_p50_ms=round(p50, 2), call_p99_ms=round(p99, 2),
-                             cpu=writes[name].cpu, baseline_cpu=copy_cpu)  # fmt: skip
+                             cpu=writes[name].cpu, baseline_cpu=copy_cpu, database_floor_events_per_s=round(floor_rate),
+                             ratio_to_database_floor=rate / floor_rate)  # fmt: skip
         for c in (16, 64):
             name = f"record_work_event_{c}_in_flight"
             reader.during(name)
@@ -877,10 +1005,10 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(log_dir, ignore_errors=True)  # kept (and its tail printed) only when the run broke off
     passed = all(c["passed"] for c in checks.values())
     unmeasured = [name for name in ROWS if rows[name].get("error")]
-    report(rows, checks, machine)
+    report(rows, checks, machine, floor)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
-        json.dumps({"machine": machine, "sizes": sizes, "rows": rows, "unmeasured": unmeasured, "correctness": {"passed": passed, **checks}}, indent=2) + "\n"
+        json.dumps({"machine": machine, "sizes": sizes, "rows": rows, "database_floor": floor, "unmeasured": unmeasured, "correctness": {"passed": passed, **checks}}, indent=2) + "\n"
     )
     print(f"written {args.output}")
     if unmeasured:
@@ -888,7 +1016,7 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if passed and not unmeasured else 1
 
 
-def report(rows: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]], machine: dict[str, Any]) -> None:
+def report(rows: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]], machine: dict[str, Any], floor: dict[str, Any]) -> None:
     print()
     print(f"issue 9 figures ({machine['note']}):")
     print(f"{'path':<38} {'figure':>16} {'baseline':>16} {'ratio':>8}  goal")
@@ -912,6 +1040,12 @@ def report(rows: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]], m
         without = late["events_per_s_from_first_progress"]
         print(f"  late projector: {late['seconds_from_launch']:.2f} s from launching `points project` for {late['events']:,} events"
               + (f" ({without:,}/s from its first progress, start-up excluded)" if without else ""))  # fmt: skip
+    reached = ", ".join(f"{rows[n]['ratio_to_database_floor']:.0%} at {n.split('_')[3]}/call" for n in ROWS[:2] if not rows[n].get("error"))
+    db, raw = floor["postgres_backend_us_per_event"], floor["raw_copy_postgres_backend_us_per_row"]
+    cpu = f"; its PostgreSQL backend used {db:.0f} µs of CPU per event, against {raw:.0f} µs per raw COPY row" if db and raw else ""
+    print(f"  database floor: raw COPY of the rows one work event writes (event, chain link, ledger lines, audit row; one dimension "
+          f"upsert per 1,000 events), one connection, no domain work: {floor['events_per_s']:,}/s = {floor['ratio_to_raw_copy']:.1%} of raw COPY"
+          f"{cpu}. RecordWorkEvents reached {reached} of the floor")  # fmt: skip
     print(f"  CPU during each run, in cores of {machine['cpus']} (server = `points serve` and its workers; other = PostgreSQL and the rest):")
     for name in ROWS:
         r = rows[name]

@@ -43,6 +43,15 @@ def test_the_record_benchmark_measures_every_row_and_checks_the_ledger(postgres_
     reads = rows["get_balance_during_writes"]
     assert number(reads["p50_ms"]) and number(reads["p99_ms"]) and reads["calls"] > 0 and reads["errors"] == 0
     assert rows["record_work_event_64_in_flight"]["p99_ms"] >= rows["record_work_event_64_in_flight"]["p50_ms"]
+    floor = results["database_floor"]
+    assert floor["events_per_s"] > 0
+    copy_rate = rows["record_work_events_100_per_call"]["baseline"]
+    assert floor["ratio_to_raw_copy"] == pytest.approx(floor["events_per_s"] / copy_rate, rel=1e-2)
+    for name in ("record_work_events_100_per_call", "record_work_events_1000_per_call"):
+        assert rows[name]["database_floor_events_per_s"] == floor["events_per_s"]
+        assert rows[name]["ratio_to_database_floor"] == pytest.approx(rows[name]["figure"] / floor["events_per_s"], rel=1e-2), name
+    # the PostgreSQL here is local, so its backends' CPU is read (in ticks: a tiny run may read 0)
+    assert isinstance(floor["postgres_backend_us_per_event"], (int, float)) and floor["postgres_backend_us_per_event"] >= 0
 
     correctness = results["correctness"]
     assert correctness["passed"] is True
