@@ -67,6 +67,11 @@ class Job:
     threads: int = 1
     employees: int = 1
     timeout: float = 60.0
+    # Paced (an open loop) when > 0: this worker's threads are threads_before..threads_before+threads-1 of
+    # threads_total, and call k of thread j is due at start + (k * threads_total + j) / rate; else back to back.
+    rate: float = 0.0
+    threads_before: int = 0
+    threads_total: int = 1
 
 
 @dataclass
@@ -124,12 +129,17 @@ class _Worker:
         result = JobResult()
         lock = threading.Lock()
 
-        def loop(mine: list[tuple[list[int], Any]]) -> None:
+        def loop(mine: list[tuple[list[int], Any]], thread: int) -> None:
             latencies: list[float] = []
             positions: dict[int, int] = {}
             failures: list[str] = []
-            for numbers, message in mine:
-                t0 = time.perf_counter()
+            begun = time.perf_counter()
+            for k, (numbers, message) in enumerate(mine):
+                if job.rate > 0:  # paced: the latency counts from when the call was due
+                    t0 = begun + (k * job.threads_total + job.threads_before + thread) / job.rate
+                    time.sleep(max(0.0, t0 - time.perf_counter()))
+                else:
+                    t0 = time.perf_counter()
                 try:
                     response = method(message, timeout=job.timeout)
                 except self.grpc.RpcError as e:
@@ -154,7 +164,7 @@ class _Worker:
                 result.failures.extend(failures)
 
         shares = [calls[i :: job.threads] for i in range(job.threads)]
-        threads = [threading.Thread(target=loop, args=(share,)) for share in shares if share]
+        threads = [threading.Thread(target=loop, args=(share, j)) for j, share in enumerate(shares) if share]
         time.sleep(max(0.0, start_at - time.monotonic()))
         result.started = time.monotonic()
         for t in threads:

@@ -22,8 +22,15 @@ What runs, in order (a real `points serve` process on a real port, on a fresh sc
    separates what the data model costs the database from what the service's code costs.
 3. The write phases, back to back: RecordWorkEvents with 100, then 1,000 events per call
    (--batch-in-flight calls in flight), then RecordWorkEvent at 16, then 64 calls in
-   flight. A reader thread issues GetBalance for random employees and months throughout
-   (one call at a time); its p50/p99 is the GetBalance row.
+   flight. A reader thread issues GetBalance for random employees and months throughout,
+   --reads-per-second of them (default 50; one call at a time, each due at a fixed
+   interval, its latency taken from when it was due); its p50/p99 is the GetBalance row.
+   (Until 2026-11-29 the reader called back to back, ~100-250 calls/s: a load the Health
+   baseline did not carry, about a third of the server's CPU in the unary phases.)
+   Then a reference that is not one of issue 9's rows: RecordWorkEvents (100 per call) paced
+   at half the rate the 100-per-call phase reached, so that the machine is below saturation,
+   with the reader's p50/p99 during it ("GetBalance below saturation"; its requests are in the
+   correctness check like every other).
 4. Projection catch-up, live: from the end of the last write phase until GetBalance with
    min_position = the last written position answers; events projected / seconds counted
    from the first write of the run.
@@ -441,16 +448,20 @@ class Phase:
 
 def run_phase(
     pool: ClientPool, kind: str, port: int, numbers: list[int], *, in_flight: int, batch_size: int = 1, tag: str = "", employees: int = 1,
-    cpu: CpuMeter | None = None,
+    cpu: CpuMeter | None = None, calls_per_second: float = 0.0,
 ) -> Phase:
-    """Spreads `in_flight` threads over the client processes; every request must be recorded fresh."""
+    """Spreads `in_flight` threads over the client processes; every request must be recorded fresh.
+
+    With calls_per_second, the calls are due at that steady rate (at most `in_flight` at once)
+    and each latency counts from when its call was due; without, every thread calls back to back."""
     processes = min(len(pool), in_flight)
     shares = aligned_split(numbers, processes, batch_size)
     threads = [in_flight // processes + (1 if p < in_flight % processes else 0) for p in range(processes)]
     jobs: list[Job | None] = [
-        Job(kind=kind, port=port, tag=tag, numbers=shares[p], batch_size=batch_size, threads=threads[p], employees=employees) if shares[p] else None
+        Job(kind=kind, port=port, tag=tag, numbers=shares[p], batch_size=batch_size, threads=threads[p], employees=employees,
+            rate=calls_per_second, threads_before=sum(threads[:p]), threads_total=in_flight) if shares[p] else None
         for p in range(processes)
-    ]
+    ]  # fmt: skip
     start_at, results = pool.run(jobs + [None] * (len(pool) - processes), on_start=cpu.start if cpu else None)
     usage = cpu.stop() if cpu else {}
     failures = [f for r in results for f in r.failures]
@@ -475,11 +486,16 @@ def quantiles_ms(latencies: list[float]) -> tuple[float, float]:
 
 
 class BalanceReader(threading.Thread):
-    """GetBalance for random employees and months, one call at a time, while `active` is set."""
+    """GetBalance for random employees and months at a steady rate, one call at a time, while `active` is set.
 
-    def __init__(self, port: int, employees: int, seed: int) -> None:
+    Calls are due every 1/rate seconds (an open loop, as payroll and supervisors' screens read,
+    not a tight loop whose load would depend on its own latency); each latency is taken from
+    when the call was due, so a call that had to wait behind a slow one counts its wait.
+    """
+
+    def __init__(self, port: int, employees: int, seed: int, rate: float) -> None:
         super().__init__(daemon=True)
-        self.port, self.employees, self.rng = port, employees, random.Random(seed)
+        self.port, self.employees, self.rng, self.interval = port, employees, random.Random(seed), 1.0 / rate
         self.active = threading.Event()
         self.stopped = threading.Event()
         self.latencies: dict[str, list[float]] = defaultdict(list)
@@ -493,20 +509,25 @@ class BalanceReader(threading.Thread):
     def run(self) -> None:
         with grpc.insecure_channel(f"127.0.0.1:{self.port}") as channel:
             balances = balances_pb2_grpc.BalanceServiceStub(channel)
+            due = None
             while not self.stopped.is_set():
                 if not self.active.wait(0.05):
+                    due = None
                     continue
+                now = time.perf_counter()
+                due = now if due is None else due + self.interval
+                if due > now:
+                    time.sleep(due - now)
                 label = self.label
                 request = balances_pb2.GetBalanceRequest(
                     employee_id=employee_of(self.rng.randrange(self.employees), self.employees), period=self.rng.choice(MONTHS)
                 )
-                t0 = time.perf_counter()
                 try:
                     balances.GetBalance(request, timeout=10)
                 except grpc.RpcError as e:
                     self.errors.append(f"{e.code().name}: {e.details()}")
                     continue
-                self.latencies[label].append(time.perf_counter() - t0)
+                self.latencies[label].append(time.perf_counter() - due)
 
     def stop(self) -> None:
         self.active.clear()
@@ -791,6 +812,7 @@ def main(argv: list[str] | None = None) -> int:
         help="separate (default, as deployed: `points serve --no-projector` beside a `points project` process) "
         "or in-process (`points serve` projects in a thread, as `make run` does)",
     )  # fmt: skip
+    parser.add_argument("--reads-per-second", type=float, default=50.0, help="GetBalance calls due per second during the write phases")
     parser.add_argument("--resend", type=int, default=200, help="requests resent by the correctness check")
     parser.add_argument("--seed", type=int, default=9)
     parser.add_argument("--output", type=Path, default=REPO / "bench-results" / "record_events.json")
@@ -826,7 +848,7 @@ def main(argv: list[str] | None = None) -> int:
     time.sleep(1.0)
     b1, a1 = _machine_jiffies()
     machine["background_cores_busy"] = round((b1 - b0) / max(a1 - a0, 1) * cpus, 2)  # before anything of ours runs: other users' load
-    sizes = {k: getattr(args, k) for k in ("events", "unary", "late_events", "warmup", "employees", "batch_in_flight", "resend")}
+    sizes = {k: getattr(args, k) for k in ("events", "unary", "late_events", "warmup", "employees", "batch_in_flight", "resend", "reads_per_second")}
     print(f"machine: {machine['note']}; figures and baselines compete for the same cores; "
           f"{machine['background_cores_busy']:.2f} of {cpus} cores were busy with other work in the second before the run", flush=True)  # fmt: skip
     rows: dict[str, dict[str, Any]] = {}
@@ -872,7 +894,7 @@ def main(argv: list[str] | None = None) -> int:
               f"{floor_rate:,.0f} events/s = {floor_rate / copy_rate:.1%} of raw COPY", flush=True)  # fmt: skip
 
         # 3. The write phases, back to back, with the reader.
-        reader = BalanceReader(server.port, args.employees, args.seed)
+        reader = BalanceReader(server.port, args.employees, args.seed, args.reads_per_second)
         reader.start()
         first_position = log_head(pg.url, schemas["main"])
         writes: dict[str, Phase] = {}
@@ -899,6 +921,22 @@ def main(argv: list[str] | None = None) -> int:
             rows[name] = row(rate, "events/s", baseline, f"Health/Check calls/s at {c} in flight", ">= 60%, p99 <= 15 ms",
                              rate / baseline >= 0.6 and p99 <= 15, p50_ms=round(p50, 2), p99_ms=round(p99, 2),
                              baseline_p50_ms=round(hp50, 2), baseline_p99_ms=round(hp99, 2), cpu=writes[name].cpu, baseline_cpu=health[c].cpu)  # fmt: skip
+        # 3b. A reference, not a row of issue 9: GetBalance while RecordWorkEvents (100 per call) run paced at half
+        # the rate the 100-per-call phase reached, i.e. with the machine below saturation.
+        paced_events = (args.events // 2 // 100) * 100
+        paced_rate = 0.5 * rows["record_work_events_100_per_call"]["figure"]
+        reader.during("paced")
+        paced = phase("batch", "p100", list(range(paced_events)), in_flight=8, batch_size=100, calls_per_second=paced_rate / 100)
+        sent.add("p100", paced)
+        writes["paced"] = paced
+        p50, p99 = quantiles_ms(paced.latencies)
+        reads_paced = list(reader.latencies["paced"])
+        r50, r99 = quantiles_ms(reads_paced)
+        below_saturation = {
+            "target_events_per_s": round(paced_rate), "events_per_s": round(paced_events / paced.wall), "call_p50_ms": round(p50, 2),
+            "call_p99_ms": round(p99, 2), "get_balance_calls": len(reads_paced), "get_balance_p50_ms": round(r50, 2),
+            "get_balance_p99_ms": round(r99, 2), "cpu": paced.cpu,
+        }  # fmt: skip
         last_position = max(max(p.positions.values()) for p in writes.values())
         end_of_writes = max(p.finished for p in writes.values())
         first_write = writes["record_work_events_100_per_call"].started
@@ -929,7 +967,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # noqa: BLE001 - recorded as the row's failure; the run goes on to the correctness check
             rows["verify_ledger"] = failed_row(e, server)
 
-        all_reads = [x for xs in reader.latencies.values() for x in xs]
+        all_reads = [x for label, xs in reader.latencies.items() if label != "paced" for x in xs]  # the paced phase is reported apart
         p50, p99 = quantiles_ms(all_reads)
         per_phase = {k: dict(zip(("p50_ms", "p99_ms"), map(lambda v: round(v, 2), quantiles_ms(v))), calls=len(v)) for k, v in reader.latencies.items()}
         rows["get_balance_during_writes"] = row(p99, "ms (p99)", None, "-", "p99 <= 5 ms", p99 <= 5, p50_ms=round(p50, 2), p99_ms=round(p99, 2),
@@ -1005,10 +1043,10 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(log_dir, ignore_errors=True)  # kept (and its tail printed) only when the run broke off
     passed = all(c["passed"] for c in checks.values())
     unmeasured = [name for name in ROWS if rows[name].get("error")]
-    report(rows, checks, machine, floor)
+    report(rows, checks, machine, floor, below_saturation)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
-        json.dumps({"machine": machine, "sizes": sizes, "rows": rows, "database_floor": floor, "unmeasured": unmeasured, "correctness": {"passed": passed, **checks}}, indent=2) + "\n"
+        json.dumps({"machine": machine, "sizes": sizes, "rows": rows, "database_floor": floor, "reads_below_saturation": below_saturation, "unmeasured": unmeasured, "correctness": {"passed": passed, **checks}}, indent=2) + "\n"
     )
     print(f"written {args.output}")
     if unmeasured:
@@ -1016,7 +1054,9 @@ def main(argv: list[str] | None = None) -> int:
     return 0 if passed and not unmeasured else 1
 
 
-def report(rows: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]], machine: dict[str, Any], floor: dict[str, Any]) -> None:
+def report(
+    rows: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]], machine: dict[str, Any], floor: dict[str, Any], paced: dict[str, Any]
+) -> None:
     print()
     print(f"issue 9 figures ({machine['note']}):")
     print(f"{'path':<38} {'figure':>16} {'baseline':>16} {'ratio':>8}  goal")
@@ -1046,6 +1086,9 @@ def report(rows: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]], m
     print(f"  database floor: raw COPY of the rows one work event writes (event, chain link, ledger lines, audit row; one dimension "
           f"upsert per 1,000 events), one connection, no domain work: {floor['events_per_s']:,}/s = {floor['ratio_to_raw_copy']:.1%} of raw COPY"
           f"{cpu}. RecordWorkEvents reached {reached} of the floor")  # fmt: skip
+    print(f"  GetBalance below saturation: RecordWorkEvents (100/call) paced at {paced['target_events_per_s']:,} events/s (half the "
+          f"100/call figure; reached {paced['events_per_s']:,}/s, call p99 {paced['call_p99_ms']:.1f} ms, machine {paced['cpu'].get('machine_cores_busy', 0):.2f} "
+          f"cores busy): GetBalance p50 {paced['get_balance_p50_ms']:.1f} ms, p99 {paced['get_balance_p99_ms']:.1f} ms over {paced['get_balance_calls']} calls")  # fmt: skip
     print(f"  CPU during each run, in cores of {machine['cpus']} (server = `points serve` and its workers; other = PostgreSQL and the rest):")
     for name in ROWS:
         r = rows[name]

@@ -43,6 +43,10 @@ def test_the_record_benchmark_measures_every_row_and_checks_the_ledger(postgres_
     reads = rows["get_balance_during_writes"]
     assert number(reads["p50_ms"]) and number(reads["p99_ms"]) and reads["calls"] > 0 and reads["errors"] == 0
     assert rows["record_work_event_64_in_flight"]["p99_ms"] >= rows["record_work_event_64_in_flight"]["p50_ms"]
+    paced = results["reads_below_saturation"]
+    assert paced["target_events_per_s"] == round(rows["record_work_events_100_per_call"]["figure"] / 2)
+    assert number(paced["events_per_s"]) and paced["get_balance_calls"] > 0
+    assert paced["get_balance_p99_ms"] >= paced["get_balance_p50_ms"] > 0
     floor = results["database_floor"]
     assert floor["events_per_s"] > 0
     copy_rate = rows["record_work_events_100_per_call"]["baseline"]
@@ -56,8 +60,8 @@ def test_the_record_benchmark_measures_every_row_and_checks_the_ledger(postgres_
     correctness = results["correctness"]
     assert correctness["passed"] is True
     main_check, late_check = correctness["main"], correctness["late"]
-    # warm-up 100 + 4 unary per client process (2), 2 batch sizes x 200, 2 concurrencies x 50 unary
-    assert main_check["distinct_request_ids_sent"] == main_check["work_events_stored"] == 100 + 8 + 2 * 200 + 2 * 50
+    # warm-up 100 + 4 unary per client process (2), 2 batch sizes x 200, 2 concurrencies x 50 unary, the paced 100
+    assert main_check["distinct_request_ids_sent"] == main_check["work_events_stored"] == 100 + 8 + 2 * 200 + 2 * 50 + 100
     assert late_check["distinct_request_ids_sent"] == late_check["work_events_stored"] == 300
     assert main_check["balances_compared"] > 0 and main_check["resent"] == 20 and main_check["problems"] == []
 
