@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
-from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Recording
+from eventsourcing.application import AggregateNotFoundError, Application, ProcessingEvent, Recording, project_aggregate
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
@@ -269,7 +269,7 @@ class PointsApplication(Application[UUID]):
     ) -> int:
         """Rescores the given work events under `policy` in one transaction; returns how many changed."""
         events = [
-            e for e in (self._get(i) for i in event_ids) if e is not None and not e.reversed and recalculation_id not in e.recalculations
+            e for e in (self._work_event(i) for i in event_ids) if e is not None and not e.reversed and recalculation_id not in e.recalculations
         ]
         for event in events:
             try:
@@ -289,7 +289,7 @@ class PointsApplication(Application[UUID]):
         return self._save(book)
 
     def work_event(self, event_id: UUID) -> WorkEvent | None:
-        return self._get(event_id)
+        return self._work_event(event_id)
 
     def _as_recorded(self, event: WorkEvent) -> WorkEvent:
         """The event as it was recorded: a retry is answered with the original result (lines,
@@ -320,6 +320,7 @@ class PointsApplication(Application[UUID]):
             request.event_id,
             lambda: WorkEvent.record(self._score(request, {}, {}), timestamp=self._now()),
             lambda existing: existing.check_replay_of(request),
+            read=self._work_event,
         )
         return _recorded(self._as_recorded(event) if replayed else event, position, replayed)
 
@@ -362,7 +363,7 @@ class PointsApplication(Application[UUID]):
             try:
                 position = stored.get((request.event_id, 1))
                 if position is not None:
-                    existing = self._get(request.event_id)
+                    existing = self._work_event(request.event_id)
                     assert existing is not None
                     existing.check_replay_of(request)
                     results[i] = _recorded(self._as_recorded(existing), position, replayed=True)
@@ -448,7 +449,7 @@ class PointsApplication(Application[UUID]):
         action = "reverse" if reverse else "amend"
         fingerprint = correction_fingerprint(action, reason, kind, str(amount or ""), day.isoformat() if day else "")
         for _ in range(5):  # a concurrent correction of the same event: reload and decide again
-            event = self._get(target)
+            event = self._work_event(target)
             if not isinstance(event, WorkEvent) or event.employee_id != employee_id:
                 raise NotFound(f"no work event {event_id} of employee {employee_id!r}", reason="WORK_EVENT_NOT_FOUND")
             version = event.replayed_correction(request_id, fingerprint)
@@ -709,10 +710,21 @@ class PointsApplication(Application[UUID]):
             v.raise_if_any()
 
     def _get(self, aggregate_id: UUID) -> Any:
+        """The aggregate as stored now, through the library's aggregate cache: for the directory, the
+        policy book and the other few aggregates read again and again."""
         try:
             return self.repository.get(aggregate_id)
         except AggregateNotFoundError:
             return None
+
+    def _work_event(self, event_id: UUID) -> Any:
+        """A work event as stored now (None if there is none), rebuilt from its events and NOT put in the
+        aggregate cache. Work events are many and each is read again rarely (a retry, a correction, a
+        recalculation, a ranking): cached, every one read stayed until the cache's 10,000 entries were
+        full (about 3 KB each, ~30 MB a process: the soak's "growing" memory), and a recalculation would
+        evict the outlets and the policy book. A hit would save no round trip either: the library
+        fast-forwards a cached aggregate from the store on every read."""
+        return project_aggregate(None, self.repository.event_store.get(originator_id=event_id))
 
     def _save(self, *aggregates: Aggregate) -> int:
         recordings = self.save(*aggregates)
@@ -720,10 +732,13 @@ class PointsApplication(Application[UUID]):
         self.on_saved(position)
         return position
 
-    def _create_once(self, aggregate_id: UUID, create: Callable[[], A], check_same: Callable[[A], None]) -> tuple[A, int, bool]:
-        """Creates an aggregate unless it exists; an existing one must be the same (a replay)."""
+    def _create_once(
+        self, aggregate_id: UUID, create: Callable[[], A], check_same: Callable[[A], None], *, read: Callable[[UUID], Any] | None = None
+    ) -> tuple[A, int, bool]:
+        """Creates an aggregate unless it exists; an existing one must be the same (a replay).
+        `read` reads the existing one (default: through the aggregate cache)."""
         for _ in range(3):
-            existing = self._get(aggregate_id)
+            existing = (read or self._get)(aggregate_id)
             if existing is not None:
                 check_same(existing)
                 return existing, self.index.positions([(aggregate_id, 1)])[(aggregate_id, 1)], True
