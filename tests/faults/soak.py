@@ -10,7 +10,8 @@ retries of acknowledged ones (which must be replays of the same event), correcti
 reads that wait for the last write, explanations and payroll statements. At the end it
 checks: no call failed; each process's resident memory grew less than --max-growth percent
 from the end of the warm-up; the projection caught up with the log (lag back to zero).
-Exits 0 when all hold, 1 otherwise; prints what it measured either way.
+Exits 0 when all hold, 1 otherwise; prints what it measured either way, with each process's
+resident memory sampled through the run (every minute, or a tenth of a shorter run).
 """
 
 from __future__ import annotations
@@ -38,7 +39,7 @@ from points.v1 import (
     work_events_pb2_grpc,
 )
 from tests.faults.ledger_check import log_size, tracked_position, wait_for_projection
-from tests.faults.processes import api_and_projector, run_points
+from tests.faults.processes import PointsProcess, api_and_projector, run_points
 from tests.faults.workload import EMPLOYEES, random_work, staff, today
 
 # The mix: operation -> share of the calls
@@ -192,6 +193,39 @@ def run_load(traffic: Traffic, load: Load, *, rate: float, seconds: float, rng: 
             tick += 1
 
 
+class MemorySampler:
+    """Each process's resident memory every `every` seconds while the load runs: a curve, not two points,
+    so that a bounded cache still filling (a rise that flattens) can be told from a leak (a steady climb)."""
+
+    def __init__(self, processes: Sequence[PointsProcess], every: float = 60.0) -> None:
+        self.processes = processes
+        self.every = every
+        self.samples: dict[str, list[int]] = {p.name: [] for p in processes}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="soak-memory", daemon=True)
+
+    def __enter__(self) -> MemorySampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.every):
+            for p in self.processes:
+                self.samples[p.name].append(p.rss_bytes())
+
+    def lines(self) -> list[str]:
+        if not any(self.samples.values()):
+            return []
+        return [
+            f"memory every {self.every:g}s (RSS MiB): "
+            + "; ".join(f"{name} " + " ".join(f"{v / 2**20:.1f}" for v in values) for name, values in self.samples.items())
+        ]
+
+
 def percentile(values: Sequence[float], share: float) -> float:
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, int(share * len(ordered)))] if ordered else 0.0
@@ -222,7 +256,8 @@ def soak(database_url: str, *, seconds: float, rate: float, warmup: float, max_g
         baseline = {p.name: p.rss_bytes() for p in processes}
         load = Load()
         started = time.monotonic()
-        run_load(traffic, load, rate=rate, seconds=seconds, rng=rng)
+        with MemorySampler(processes, every=min(60.0, max(1.0, seconds / 10))) as memory:
+            run_load(traffic, load, rate=rate, seconds=seconds, rng=rng)
         took = time.monotonic() - started
         end_rss = {p.name: p.rss_bytes() for p in processes}
         lag_at_stop = log_size(database_url) - tracked_position(database_url)
@@ -243,6 +278,7 @@ def soak(database_url: str, *, seconds: float, rate: float, warmup: float, max_g
         "memory (RSS MiB, end of warm-up -> end): " + ", ".join(
             f"{name} {baseline[name] / 2**20:.1f} -> {end_rss[name] / 2**20:.1f} ({growth[name]:+.1f}%)" for name in baseline
         ),
+        *memory.lines(),
         f"projection: {lag_at_stop} events behind when the load stopped, caught up in {caught_up_in:.2f}s ({tracked} of {end})",
     ]
     failures = []
