@@ -923,7 +923,7 @@ def main(argv: list[str] | None = None) -> int:
                              baseline_p50_ms=round(hp50, 2), baseline_p99_ms=round(hp99, 2), cpu=writes[name].cpu, baseline_cpu=health[c].cpu)  # fmt: skip
         # 3b. A reference, not a row of issue 9: GetBalance while RecordWorkEvents (100 per call) run paced at half
         # the rate the 100-per-call phase reached, i.e. with the machine below saturation.
-        paced_events = (args.events // 2 // 100) * 100
+        paced_events = (args.events // 100) * 100
         paced_rate = 0.5 * rows["record_work_events_100_per_call"]["figure"]
         reader.during("paced")
         paced = phase("batch", "p100", list(range(paced_events)), in_flight=8, batch_size=100, calls_per_second=paced_rate / 100)
