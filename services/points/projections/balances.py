@@ -151,6 +151,7 @@ INDEXES = {
 DEFERRED_INDEXES = ("balance_lines_by_employee", "balance_lines_by_pay_month", "audit_events_by_employee", "audit_corrections_by_event")
 COLUMNS = ", ".join(LINE_COLUMNS)
 NET_KEY = "event_id, employee_id, month, occurred_on, kind, quantity, rule_id, policy_version, dimension, multiplier"
+BOOKED_TAIL = "HAVING sum(points) <> 0 OR sum(weighted_points) <> 0 OR sum(event_delta) <> 0 ORDER BY min(position), min(line_no)"
 
 
 def _units(rows: Sequence[Sequence[Any]]) -> tuple[tuple[str, Decimal, Decimal], ...]:
@@ -228,20 +229,22 @@ class LedgerQueries:
 
     def _booked(self, curs: Any, event_ids: set[str]) -> dict[str, list[NetLine]]:
         booked: dict[str, list[NetLine]] = {}
-        ids = sorted(event_ids)
+        for r in self._booked_rows(curs, sorted(event_ids)):
+            booked.setdefault(r[0], []).append(NetLine(*r[:10], int(r[10]), int(r[11])))
+        return booked
+
+    def _booked_rows(self, curs: Any, ids: list[str]) -> list[tuple[Any, ...]]:
+        """The net booked lines of these events: (NET_KEY..., points, weighted points), in booking order per event."""
+        rows: list[tuple[Any, ...]] = []
         for start in range(0, len(ids), 400):
             chunk = ids[start : start + 400]
-            rows = self._all(
+            rows += self._all(
                 curs,
                 f"SELECT {NET_KEY}, sum(points), sum(weighted_points) FROM {self._t('balance_lines')} "
-                f"WHERE event_id IN {self._in(chunk)} GROUP BY {NET_KEY} "
-                "HAVING sum(points) <> 0 OR sum(weighted_points) <> 0 OR sum(event_delta) <> 0 "
-                "ORDER BY min(position), min(line_no)",
+                f"WHERE event_id IN {self._in(chunk)} GROUP BY {NET_KEY} {BOOKED_TAIL}",
                 chunk,
             )
-            for r in rows:
-                booked.setdefault(r[0], []).append(NetLine(*r[:10], int(r[10]), int(r[11])))
-        return booked
+        return rows
 
     def _usage(self, curs: Any, keys: set[CapKey]) -> dict[CapKey, int]:
         """Cap usage for `keys`: read by employee and scope (two short IN lists), then matched exactly."""
@@ -533,6 +536,23 @@ class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
         with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
             curs.execute(sql, params, prepare=True)
             return list(curs.fetchall())
+
+    def booked_statement(self) -> str:
+        """_booked_rows' query: one probe of balance_lines_by_event per event id, whatever the planner knows.
+
+        The OFFSET 0 keeps the LATERAL subquery a probe per id. As `event_id IN (...)`, on a view
+        PostgreSQL had no statistics for yet (a new schema, until autovacuum analyzes it), 50 ids
+        or more made it read the whole of balance_lines: a page with corrections or rescores
+        scanned every booked line (tests/app/test_plans_without_statistics.py)."""
+        columns = f"{NET_KEY}, points, weighted_points, event_delta, position, line_no"
+        return (
+            f"SELECT {NET_KEY}, sum(points), sum(weighted_points) FROM unnest(%s::text[]) AS k(id) "
+            f"CROSS JOIN LATERAL (SELECT {columns} FROM {self._t('balance_lines')} WHERE event_id = k.id OFFSET 0) AS l "
+            f"GROUP BY {NET_KEY} {BOOKED_TAIL}"
+        )
+
+    def _booked_rows(self, curs: Any, ids: list[str]) -> list[tuple[Any, ...]]:
+        return self._all(curs, self.booked_statement(), (array_text(ids),)) if ids else []
 
     def _all(self, curs: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with curs.connection.cursor(row_factory=tuple_row) as tuples:  # same connection, same transaction

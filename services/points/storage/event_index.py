@@ -49,7 +49,7 @@ class PostgresEventIndex:
         # each LATERAL subquery a subquery run per key. Without it the planner pulls the subquery up into
         # a join, and on a table it has no statistics for yet (a new schema, until autovacuum analyzes it)
         # it chose a hash join over a sequential scan of the whole log: every write batch read the log
-        # (13 ms at 51,000 events, growing with it). tests/app/test_event_index_plans.py.
+        # (13 ms at 51,000 events, growing with it). tests/app/test_plans_without_statistics.py.
         self.statement = SQL(
             "SELECT e.originator_id, e.originator_version, e.notification_id FROM " + keys + " "
             "CROSS JOIN LATERAL (SELECT originator_id, originator_version, notification_id FROM {schema}.{table} "
