@@ -5,7 +5,8 @@ it) leaves the planner guessing, and it guessed a sequential scan of the whole t
 - every write batch's lookups (PostgresEventIndex): which requests are stored already, and
   what changed in the aggregates the batch scores against. 13 ms at 51,000 events, growing
   with the log; the benchmark's fresh schemas paid it on every write;
-- a projected page's booked lines for the events it corrects or rescores (50 ids or more).
+- a projected page's booked lines for the events it corrects or rescores (50 ids or more), and
+  the cap usage its capped lines draw on.
 """
 
 from __future__ import annotations
@@ -110,3 +111,28 @@ def test_a_page_reads_the_lines_it_rebooks_by_event_on_a_view_without_statistics
         booked = view._booked(curs, set(ids))
     assert sorted(booked) == sorted(ids)
     assert all(len(net) == 1 and net[0].points == 2500 + int(i.split("-")[1]) % 3 for i, net in booked.items())
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+def test_a_page_reads_the_cap_usage_it_draws_on_by_key_on_a_view_without_statistics(idle_service: PointsService) -> None:
+    view = idle_service.projector.view
+    assert isinstance(view, PostgresBalanceView)
+    datastore = view.datastore
+    caps = SQL("{}.{}").format(Identifier(datastore.schema), Identifier("balance_caps"))
+    with datastore.transaction(commit=True) as curs:
+        curs.execute(SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(caps))
+        curs.execute(  # 300 employees x 2 rules x 100 days: usage = employee number + day number
+            SQL(
+                "INSERT INTO {} (employee_id, rule_id, scope, used) SELECT 'e' || e, 'rule-' || r, 'day:2026-' || to_char(date '2026-01-01' + d, 'MM-DD'), "
+                "e * 1000 + d FROM generate_series(1, 300) e, generate_series(1, 2) r, generate_series(0, 99) d"
+            ).format(caps)
+        )
+        assert no_statistics(curs, datastore.schema, "balance_caps"), "the view has statistics already: the planner's blind case is not tested"
+
+    keys = {(f"e{e}", "rule-1", f"day:2026-01-{1 + e % 28:02d}") for e in range(1, 301)}  # a page of 300 employees' capped lines
+    keys.add(("e1", "rule-1", "day:2027-01-01"))  # never used: absent from the answer
+    employees, rules, scopes = zip(*sorted(keys))
+    with datastore.transaction(commit=False) as curs:
+        scans_of(curs, "balance_caps", SQL(view.usage_statement()), (array_text(employees), array_text(rules), array_text(scopes)))  # type: ignore[arg-type]
+        usage = view._usage(curs, keys)
+    assert usage == {(e, r, s): int(e[1:]) * 1000 + int(s[-2:]) - 1 for e, r, s in keys if s.startswith("day:2026")}

@@ -554,6 +554,21 @@ class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
     def _booked_rows(self, curs: Any, ids: list[str]) -> list[tuple[Any, ...]]:
         return self._all(curs, self.booked_statement(), (array_text(ids),)) if ids else []
 
+    def usage_statement(self) -> str:
+        """_usage's query: one primary-key probe of balance_caps per cap key (see booked_statement)."""
+        return (
+            "SELECT c.employee_id, c.rule_id, c.scope, c.used FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(e, r, s) "
+            f"CROSS JOIN LATERAL (SELECT employee_id, rule_id, scope, used FROM {self._t('balance_caps')} "
+            "WHERE employee_id = k.e AND rule_id = k.r AND scope = k.s OFFSET 0) AS c"
+        )
+
+    def _usage(self, curs: Any, keys: set[CapKey]) -> dict[CapKey, int]:
+        if not keys:
+            return {}
+        employees, rules, scopes = zip(*keys)
+        rows = self._all(curs, self.usage_statement(), (array_text(employees), array_text(rules), array_text(scopes)))
+        return {(e, r, s): int(used) for e, r, s, used in rows}
+
     def _all(self, curs: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
         with curs.connection.cursor(row_factory=tuple_row) as tuples:  # same connection, same transaction
             tuples.execute(sql, params)
