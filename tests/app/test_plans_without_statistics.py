@@ -45,9 +45,15 @@ def scans_of(curs: Any, table_name: str, statement: Any, params: Any) -> list[di
     return scans
 
 
-def no_statistics(curs: Any, schema: str, table_name: str) -> bool:
-    curs.execute("SELECT count(*) AS n FROM pg_stats WHERE schemaname = %s AND tablename = %s", (schema, table_name))
-    return curs.fetchone()["n"] == 0
+def fill_unanalyzed(datastore: Any, table_name: str, insert: str, params: Any = ()) -> None:
+    """Runs `insert` ("INSERT INTO {} ...", the table's name going in {}) with autovacuum off for the
+    table, so that PostgreSQL has no statistics for it when the test asks for plans."""
+    table = SQL("{}.{}").format(Identifier(datastore.schema), Identifier(table_name))
+    with datastore.transaction(commit=True) as curs:
+        curs.execute(SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(table))  # no ANALYZE behind the test's back
+        curs.execute(SQL(insert).format(table), params)  # type: ignore[arg-type]
+        curs.execute("SELECT count(*) AS n FROM pg_stats WHERE schemaname = %s AND tablename = %s", (datastore.schema, table_name))
+        assert curs.fetchone()["n"] == 0, f"{table_name} has statistics already: the planner's blind case is not tested"
 
 
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
@@ -57,16 +63,12 @@ def test_the_batch_lookups_probe_the_key_on_a_log_without_statistics(app: Points
     datastore = app.recorder.datastore
     schema, table_name = datastore.schema, app.recorder.events_table_name  # type: ignore[attr-defined]
     table = SQL("{}.{}").format(Identifier(schema), Identifier(table_name))
-    with datastore.transaction(commit=True) as curs:
-        curs.execute(SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(table))  # no ANALYZE behind the test's back
-        curs.execute(
-            SQL(
-                "INSERT INTO {} (originator_id, originator_version, topic, state) "
-                "SELECT md5(a::text)::uuid, v, 'test:Event', convert_to(repeat('x', %s), 'UTF8') FROM generate_series(1, %s) a, generate_series(1, 2) v"
-            ).format(table),
-            (STATE_BYTES, EVENTS // 2),
-        )
-        assert no_statistics(curs, schema, table_name), "the table has statistics already: the planner's blind case is not tested"
+    fill_unanalyzed(
+        datastore, table_name,
+        "INSERT INTO {} (originator_id, originator_version, topic, state) "
+        "SELECT md5(a::text)::uuid, v, 'test:Event', convert_to(repeat('x', %s), 'UTF8') FROM generate_series(1, %s) a, generate_series(1, 2) v",
+        (STATE_BYTES, EVENTS // 2),
+    )  # fmt: skip
 
     # Ten aggregates of two events each: the positions of their first events, and what follows version 1.
     with datastore.transaction(commit=False) as curs:
@@ -90,20 +92,15 @@ def test_a_page_reads_the_lines_it_rebooks_by_event_on_a_view_without_statistics
     view = idle_service.projector.view
     assert isinstance(view, PostgresBalanceView)
     datastore = view.datastore
-    lines = SQL("{}.{}").format(Identifier(datastore.schema), Identifier("balance_lines"))
-    with datastore.transaction(commit=True) as curs:
-        curs.execute(SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(lines))
-        curs.execute(
-            SQL(
-                "INSERT INTO {} (position, line_no, event_id, employee_id, month, occurred_on, kind, quantity, rule_id, policy_version, "
-                "dimension, multiplier, points_before_cap, points, weighted_points, cap_applied, entry, booked_month, recorded_at, event_delta) "
-                "SELECT p, 0, 'event-' || p, 'e' || (p %% 200), '2026-01', '2026-01-02', 'customer_served', '2', 'sm-customer-served', "
-                "'2026.1', 'service', '1.0', 2500 + p %% 3, 2500 + p %% 3, 875, '', 'recorded', '2026-01', '2026-11-29T00:00:00+00:00', 1 "
-                "FROM generate_series(1, %s) p"
-            ).format(lines),
-            (EVENTS,),
-        )
-        assert no_statistics(curs, datastore.schema, "balance_lines"), "the view has statistics already: the planner's blind case is not tested"
+    fill_unanalyzed(
+        datastore, "balance_lines",
+        "INSERT INTO {} (position, line_no, event_id, employee_id, month, occurred_on, kind, quantity, rule_id, policy_version, "
+        "dimension, multiplier, points_before_cap, points, weighted_points, cap_applied, entry, booked_month, recorded_at, event_delta) "
+        "SELECT p, 0, 'event-' || p, 'e' || (p %% 200), '2026-01', '2026-01-02', 'customer_served', '2', 'sm-customer-served', "
+        "'2026.1', 'service', '1.0', 2500 + p %% 3, 2500 + p %% 3, 875, '', 'recorded', '2026-01', '2026-11-29T00:00:00+00:00', 1 "
+        "FROM generate_series(1, %s) p",
+        (EVENTS,),
+    )  # fmt: skip
 
     ids = [f"event-{p}" for p in range(1, EVENTS, EVENTS // 400)]  # a page rebooking 400 events
     with datastore.transaction(commit=False) as curs:
@@ -118,16 +115,11 @@ def test_a_page_reads_the_cap_usage_it_draws_on_by_key_on_a_view_without_statist
     view = idle_service.projector.view
     assert isinstance(view, PostgresBalanceView)
     datastore = view.datastore
-    caps = SQL("{}.{}").format(Identifier(datastore.schema), Identifier("balance_caps"))
-    with datastore.transaction(commit=True) as curs:
-        curs.execute(SQL("ALTER TABLE {} SET (autovacuum_enabled = false)").format(caps))
-        curs.execute(  # 300 employees x 2 rules x 100 days: usage = employee number + day number
-            SQL(
-                "INSERT INTO {} (employee_id, rule_id, scope, used) SELECT 'e' || e, 'rule-' || r, 'day:2026-' || to_char(date '2026-01-01' + d, 'MM-DD'), "
-                "e * 1000 + d FROM generate_series(1, 300) e, generate_series(1, 2) r, generate_series(0, 99) d"
-            ).format(caps)
-        )
-        assert no_statistics(curs, datastore.schema, "balance_caps"), "the view has statistics already: the planner's blind case is not tested"
+    fill_unanalyzed(  # 300 employees x 2 rules x 100 days: usage = employee number * 1,000 + day number
+        datastore, "balance_caps",
+        "INSERT INTO {} (employee_id, rule_id, scope, used) SELECT 'e' || e, 'rule-' || r, 'day:2026-' || to_char(date '2026-01-01' + d, 'MM-DD'), "
+        "e * 1000 + d FROM generate_series(1, 300) e, generate_series(1, 2) r, generate_series(0, 99) d",
+    )  # fmt: skip
 
     keys = {(f"e{e}", "rule-1", f"day:2026-01-{1 + e % 28:02d}") for e in range(1, 301)}  # a page of 300 employees' capped lines
     keys.add(("e1", "rule-1", "day:2027-01-01"))  # never used: absent from the answer
