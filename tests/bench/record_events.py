@@ -27,6 +27,8 @@ What runs, in order (a real `points serve` process on a real port, on a fresh sc
    interval, its latency taken from when it was due); its p50/p99 is the GetBalance row.
    (Until 2026-11-29 the reader called back to back, ~100-250 calls/s: a load the Health
    baseline did not carry, about a third of the server's CPU in the unary phases.)
+   Before them, a reference: the reader alone for 3 s, nothing else running ("GetBalance with
+   nothing else running").
    Then a reference that is not one of issue 9's rows: RecordWorkEvents (100 per call) paced
    at half the rate the 100-per-call phase reached, so that the machine is below saturation,
    with the reader's p50/p99 during it ("GetBalance below saturation"; its requests are in the
@@ -70,6 +72,7 @@ import time
 import tomllib
 import uuid
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -203,6 +206,14 @@ def log_head(base_url: str, schema: str) -> int:
         return int(row[0]) if row else 0
 
 
+def copy_event_rows(cur: psycopg.Cursor[Any], table: str, rows: Sequence[tuple[str, bytes]], first_position: int) -> None:
+    """Binary COPY of (topic, state) rows into an event-like table, each as a new aggregate at its own position."""
+    with cur.copy(f"COPY {table} (originator_id, originator_version, topic, state, notification_id) FROM STDIN (FORMAT BINARY)") as copy:
+        copy.set_types(["uuid", "int8", "text", "bytea", "int8"])
+        for k, (topic, state) in enumerate(rows):
+            copy.write_row((uuid.uuid4(), 1, topic, state, first_position + k))
+
+
 def raw_copy_rate(base_url: str, schema: str, rows: int) -> tuple[float, float | None]:
     """(rows/s, PostgreSQL CPU µs per row or None) of binary COPY of rows like the stored work events into a table like the event table, 1,000 rows per transaction."""
     with connect(base_url, autocommit=True) as conn:
@@ -217,13 +228,9 @@ def raw_copy_rate(base_url: str, schema: str, rows: int) -> tuple[float, float |
             cpu0 = backend_cpu(conn)
             started = time.perf_counter()
             for start in range(0, rows, 1000):
+                chosen = [templates[(start + k) % len(templates)] for k in range(min(1000, rows - start))]
                 with conn.transaction(), conn.cursor() as cur:
-                    with cur.copy(f"COPY {table} (originator_id, originator_version, topic, state, notification_id) FROM STDIN (FORMAT BINARY)") as copy:
-                        copy.set_types(["uuid", "int8", "text", "bytea", "int8"])
-                        for k in range(min(1000, rows - start)):
-                            topic, state = templates[(start + k) % len(templates)]
-                            position += 1
-                            copy.write_row((uuid.uuid4(), 1, topic, state, position))
+                    copy_event_rows(cur, table, chosen, position + start)
             return rows / (time.perf_counter() - started), per_item_us(cpu0, backend_cpu(conn), rows)
         finally:
             conn.execute(f"DROP TABLE {table}")
@@ -293,10 +300,7 @@ def raw_floor_rate(base_url: str, schema: str, events: int) -> tuple[float, floa
                 count = min(1000, events - start)
                 chosen = [templates[(start + k) % len(templates)] for k in range(count)]
                 with conn.transaction(), conn.cursor() as cur:
-                    with cur.copy(f"COPY {tables['points_events']} (originator_id, originator_version, topic, state, notification_id) FROM STDIN (FORMAT BINARY)") as copy:
-                        copy.set_types(["uuid", "int8", "text", "bytea", "int8"])
-                        for k, (_, topic, state) in enumerate(chosen):
-                            copy.write_row((uuid.uuid4(), 1, topic, state, position + k))
+                    copy_event_rows(cur, tables["points_events"], [(topic, state) for _, topic, state in chosen], position)
                     with cur.copy(f'COPY {tables["points_chain"]} ("position", hash) FROM STDIN (FORMAT BINARY)') as copy:
                         copy.set_types(["int8", "bytea"])
                         for k in range(count):
@@ -327,7 +331,7 @@ def per_item_us(cpu0: float | None, cpu1: float | None, items: int) -> float | N
     return None if cpu0 is None or cpu1 is None else (cpu1 - cpu0) * 1e6 / items
 
 
-def median_run(n: int, measure: Any) -> tuple[float, float | None]:
+def median_run(n: int, measure: Any) -> tuple[float, Any]:
     """The (rate, extra) of the run with the median rate among n."""
     runs = sorted((measure() for _ in range(n)), key=lambda r: r[0])
     return runs[len(runs) // 2]
@@ -341,10 +345,6 @@ def raw_read_rate(base_url: str, schema: str) -> tuple[float, int]:
         cur.execute(f'SELECT * FROM "{schema}".points_events ORDER BY notification_id')
         count = sum(1 for _ in cur)
         return count / (time.perf_counter() - started), count
-
-
-def median_of(n: int, measure: Any) -> float:
-    return float(statistics.median(measure() for _ in range(n)))
 
 
 # -- CPU: is the client the bottleneck? ----------------------------------------------------------
@@ -893,9 +893,15 @@ def main(argv: list[str] | None = None) -> int:
         print(f"reference: database floor (raw COPY of the rows one work event writes, 1,000 events/transaction, one connection): "
               f"{floor_rate:,.0f} events/s = {floor_rate / copy_rate:.1%} of raw COPY", flush=True)  # fmt: skip
 
-        # 3. The write phases, back to back, with the reader.
+        # A reference: GetBalance with nothing else running (the reader alone, for a few seconds).
         reader = BalanceReader(server.port, args.employees, args.seed, args.reads_per_second)
         reader.start()
+        reader.during("idle")
+        time.sleep(3.0)
+        r50, r99 = quantiles_ms(reader.latencies["idle"])
+        idle_reads = {"get_balance_calls": len(reader.latencies["idle"]), "get_balance_p50_ms": round(r50, 2), "get_balance_p99_ms": round(r99, 2)}
+
+        # 3. The write phases, back to back, with the reader.
         first_position = log_head(pg.url, schemas["main"])
         writes: dict[str, Phase] = {}
         for size in (100, 1000):
@@ -952,8 +958,7 @@ def main(argv: list[str] | None = None) -> int:
         projected = last_position - first_position
 
         # 5. Raw read, VerifyLedger.
-        read_rate = median_of(3, lambda: raw_read_rate(pg.url, schemas["main"])[0])
-        log_rows = raw_read_rate(pg.url, schemas["main"])[1]
+        read_rate, log_rows = median_run(3, lambda: raw_read_rate(pg.url, schemas["main"]))
         print(f"baseline: raw ordered read, 1,000 rows/fetch: {read_rate:,.0f} rows/s ({log_rows:,} rows)", flush=True)
         live_rate = projected / (caught_up - first_write)
         rows["projection_catch_up_live"] = row(
@@ -967,7 +972,7 @@ def main(argv: list[str] | None = None) -> int:
         except Exception as e:  # noqa: BLE001 - recorded as the row's failure; the run goes on to the correctness check
             rows["verify_ledger"] = failed_row(e, server)
 
-        all_reads = [x for label, xs in reader.latencies.items() if label != "paced" for x in xs]  # the paced phase is reported apart
+        all_reads = [x for label, xs in reader.latencies.items() if label not in ("idle", "paced") for x in xs]  # references, reported apart
         p50, p99 = quantiles_ms(all_reads)
         per_phase = {k: dict(zip(("p50_ms", "p99_ms"), map(lambda v: round(v, 2), quantiles_ms(v))), calls=len(v)) for k, v in reader.latencies.items()}
         rows["get_balance_during_writes"] = row(p99, "ms (p99)", None, "-", "p99 <= 5 ms", p99 <= 5, p50_ms=round(p50, 2), p99_ms=round(p99, 2),
@@ -997,7 +1002,7 @@ def main(argv: list[str] | None = None) -> int:
         late_phase = run_phase(pool, "batch", late.port, list(range(args.late_events)), in_flight=args.batch_in_flight, batch_size=1000, tag="late", employees=args.employees)
         late_sent.add("late", late_phase)
         head = log_head(pg.url, schemas["late"])
-        late_read = median_of(3, lambda: raw_read_rate(pg.url, schemas["late"])[0])
+        late_read, _ = median_run(3, lambda: raw_read_rate(pg.url, schemas["late"]))
         try:
             launched = time.monotonic()
             project = subprocess.Popen([str(POINTS), "project", "--database", urls["late"]], env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
@@ -1043,10 +1048,10 @@ def main(argv: list[str] | None = None) -> int:
     shutil.rmtree(log_dir, ignore_errors=True)  # kept (and its tail printed) only when the run broke off
     passed = all(c["passed"] for c in checks.values())
     unmeasured = [name for name in ROWS if rows[name].get("error")]
-    report(rows, checks, machine, floor, below_saturation)
+    report(rows, checks, machine, floor, idle_reads, below_saturation)
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(
-        json.dumps({"machine": machine, "sizes": sizes, "rows": rows, "database_floor": floor, "reads_below_saturation": below_saturation, "unmeasured": unmeasured, "correctness": {"passed": passed, **checks}}, indent=2) + "\n"
+        json.dumps({"machine": machine, "sizes": sizes, "rows": rows, "database_floor": floor, "reads_idle": idle_reads, "reads_below_saturation": below_saturation, "unmeasured": unmeasured, "correctness": {"passed": passed, **checks}}, indent=2) + "\n"
     )
     print(f"written {args.output}")
     if unmeasured:
@@ -1055,7 +1060,8 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(
-    rows: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]], machine: dict[str, Any], floor: dict[str, Any], paced: dict[str, Any]
+    rows: dict[str, dict[str, Any]], checks: dict[str, dict[str, Any]], machine: dict[str, Any], floor: dict[str, Any],
+    idle: dict[str, Any], paced: dict[str, Any],
 ) -> None:
     print()
     print(f"issue 9 figures ({machine['note']}):")
@@ -1086,16 +1092,22 @@ def report(
     print(f"  database floor: raw COPY of the rows one work event writes (event, chain link, ledger lines, audit row; one dimension "
           f"upsert per 1,000 events), one connection, no domain work: {floor['events_per_s']:,}/s = {floor['ratio_to_raw_copy']:.1%} of raw COPY"
           f"{cpu}. RecordWorkEvents reached {reached} of the floor")  # fmt: skip
+    print(f"  GetBalance with nothing else running: p50 {idle['get_balance_p50_ms']:.1f} ms, p99 {idle['get_balance_p99_ms']:.1f} ms "
+          f"over {idle['get_balance_calls']} calls")  # fmt: skip
     print(f"  GetBalance below saturation: RecordWorkEvents (100/call) paced at {paced['target_events_per_s']:,} events/s (half the "
           f"100/call figure; reached {paced['events_per_s']:,}/s, call p99 {paced['call_p99_ms']:.1f} ms, machine {paced['cpu'].get('machine_cores_busy', 0):.2f} "
           f"cores busy): GetBalance p50 {paced['get_balance_p50_ms']:.1f} ms, p99 {paced['get_balance_p99_ms']:.1f} ms over {paced['get_balance_calls']} calls")  # fmt: skip
-    print(f"  CPU during each run, in cores of {machine['cpus']} (server = `points serve` and its workers; other = PostgreSQL and the rest):")
+    print(f"  CPU during each run, in cores of {machine['cpus']} (server = `points serve` and its workers; other = PostgreSQL and the rest; 'µs per event' is the server's CPU over the row's figure, "
+          "the reader's calls included):")  # fmt: skip
     for name in ROWS:
         r = rows[name]
         if "cpu" in r and "server_cores" in r["cpu"]:
             c, b = r["cpu"], r.get("baseline_cpu", {})
+            per_call = f" ({c['server_cores'] / r['figure'] * 1e6:.0f} µs per event)" if r["figure"] else ""
             base = f"; its baseline: server {b['server_cores']:.2f}, clients {b['client_cores']:.2f}, other {b['other_cores']:.2f}" if b else ""
-            print(f"    {name}: server {c['server_cores']:.2f}, clients {c['client_cores']:.2f}, other {c['other_cores']:.2f}{base}")
+            if b and r["baseline_name"].startswith("Health") and r["baseline"]:
+                base += f" ({b['server_cores'] / r['baseline'] * 1e6:.0f} µs of server CPU per call)"
+            print(f"    {name}: server {c['server_cores']:.2f}{per_call}, clients {c['client_cores']:.2f}, other {c['other_cores']:.2f}{base}")
     print(f"  baselines: RecordWorkEvents vs raw COPY (1,000 rows/transaction, one connection); RecordWorkEvent vs Health/Check at the same "
           "concurrency on the same server; catch-ups, rebuild and VerifyLedger vs the raw ordered read (1,000 rows/fetch)")  # fmt: skip
     print()

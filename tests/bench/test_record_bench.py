@@ -43,6 +43,8 @@ def test_the_record_benchmark_measures_every_row_and_checks_the_ledger(postgres_
     reads = rows["get_balance_during_writes"]
     assert number(reads["p50_ms"]) and number(reads["p99_ms"]) and reads["calls"] > 0 and reads["errors"] == 0
     assert rows["record_work_event_64_in_flight"]["p99_ms"] >= rows["record_work_event_64_in_flight"]["p50_ms"]
+    idle = results["reads_idle"]
+    assert idle["get_balance_calls"] > 0 and idle["get_balance_p99_ms"] >= idle["get_balance_p50_ms"] > 0
     paced = results["reads_below_saturation"]
     assert paced["target_events_per_s"] == round(rows["record_work_events_100_per_call"]["figure"] / 2)
     assert number(paced["events_per_s"]) and paced["get_balance_calls"] > 0
