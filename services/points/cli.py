@@ -44,6 +44,11 @@ def parser() -> argparse.ArgumentParser:
         "--metrics-port + I (scrape each); --health-port is the parent's: SERVING once all are ready, while any serves "
         "(default 1: one process); env POINTS_PROCESSES",
     )  # fmt: skip
+    serve.add_argument(
+        "--no-four-eyes", action="store_true", default=os.environ.get("POINTS_FOUR_EYES", "on").lower() in ("off", "0", "false", "no"),
+        help="let one person close a pay month or recalculate points alone (logged as a warning; default: a proposer and "
+        "a different approver); env POINTS_FOUR_EYES=off",
+    )  # fmt: skip
     serve.add_argument("--worker", help=argparse.SUPPRESS)  # internal: INDEX:FD, a worker of --processes N (points/workers.py)
     add_serve_options(serve)
     add_ops_options(serve)
@@ -93,6 +98,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
             health_port=args.health_port,
             ops_host=args.ops_host,
             security=security_settings(args),
+            four_eyes=not args.no_four_eyes,
         )
         if args.worker:  # one of the N processes of a parent `points serve --processes N`
             from points.workers import parse_worker, run_worker

@@ -33,7 +33,9 @@ from points.storage.chain import ChainReader
 from points.api.policies import PolicyServicer
 from points.api.rankings import RankingServicer
 from points.application.balances import BalanceQueries
+from points.application.periods import PayPeriods
 from points.application.policies import PolicyAdministration
+from points.application.statements import Statements
 from points.application.points import PointsApplication
 from points.application.policy_file import parse_policy, read_policy_file
 from points.application.rankings import Rankings
@@ -94,6 +96,7 @@ class Settings:
     ops_host: str = "127.0.0.1"  # where the metrics and health ports listen
     clock: Callable[[], datetime] = field(default=system_clock, compare=False)
     security: SecuritySettings = field(default_factory=SecuritySettings)  # TLS, authentication, limits
+    four_eyes: bool = True  # closing a month and recalculating take a proposer and a different approver
 
 
 @dataclass
@@ -105,6 +108,8 @@ class PointsService:
     projector: BalanceProjector
     balances: BalanceQueries
     policies: PolicyAdministration
+    periods: PayPeriods
+    statements: Statements
     rankings: Rankings | None = None  # peer-group rankings (application/rankings.py)
     metrics: Metrics | None = None
     election: ProjectorElection | None = None  # set by start_projection on PostgreSQL
@@ -155,13 +160,18 @@ def build_service(settings: Settings, *, start_projector: bool = True) -> Points
     )
     if start_projector:
         projector.start()
-    balances = BalanceQueries(projector=projector, store=view, employee_exists=app.employee_exists, period_of=app.period)
-    policies = PolicyAdministration(app=app, store=view, projector=projector)
+    if not settings.four_eyes:
+        log.warning("four eyes are OFF: one person may close a pay month or recalculate points alone (--no-four-eyes)")
+    balances = BalanceQueries(projector=projector, store=view, employee_exists=app.employee_exists)
+    policies = PolicyAdministration(app=app, store=view, projector=projector, four_eyes=settings.four_eyes)
+    periods = PayPeriods(app=app, store=view, projector=projector, four_eyes=settings.four_eyes)
+    statements = Statements(app=app, store=view, projector=projector, period_of=periods.period)
     rankings = Rankings(app=app, reads=RankingReads(view=view, recorder=app.recorder, mapper=app.mapper), projector=projector)
     access = AccessRecordStore(view)
     audit = AuditQueries(store=view, projector=projector, chain=ChainReader(app.recorder), access=access)
     return PointsService(
-        store=store, app=app, projector=projector, balances=balances, policies=policies, rankings=rankings, metrics=metrics,
+        store=store, app=app, projector=projector, balances=balances, policies=policies, periods=periods, statements=statements,
+        rankings=rankings, metrics=metrics,
         audit=audit, access_log=AccessLog(access), committer=GroupCommitter(app.record_work_events),
     )  # fmt: skip
 
@@ -224,9 +234,9 @@ def create_server(
     server = _grpc_server(service, security, max_workers)
     directory_pb2_grpc.add_DirectoryServiceServicer_to_server(DirectoryServicer(service.app), server)
     work_events_pb2_grpc.add_WorkEventServiceServicer_to_server(WorkEventServicer(service.app, service.committer), server)
-    balances_pb2_grpc.add_BalanceServiceServicer_to_server(BalanceServicer(service.balances), server)
+    balances_pb2_grpc.add_BalanceServiceServicer_to_server(BalanceServicer(service.balances, service.statements), server)
     policies_pb2_grpc.add_PolicyServiceServicer_to_server(PolicyServicer(service.policies), server)
-    periods_pb2_grpc.add_PeriodServiceServicer_to_server(PeriodServicer(service.app), server)
+    periods_pb2_grpc.add_PeriodServiceServicer_to_server(PeriodServicer(service.periods), server)
     if service.rankings is not None:
         rankings_pb2_grpc.add_RankingServiceServicer_to_server(RankingServicer(service.rankings), server)
     if service.audit is not None:

@@ -1,5 +1,6 @@
 """The ledger booking as it was before the fast page path (commit f0592fa): the reference that tests hold
-the current booking to, row for row. Kept verbatim (only this docstring is new); never import it from services.
+the current booking to, row for row. Kept verbatim (only this docstring and the copy of that release's
+booking_month, which the domain has since replaced, are new); never import it from services.
 """
 from __future__ import annotations
 
@@ -10,11 +11,18 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from operator import attrgetter
 
-from points.domain.periods import PayCalendar, booking_month
+from points.domain.periods import PayCalendar, next_month
 from points.domain.policy import POINTS_PLACES, apply_caps, cap_keys
 from points.domain.work import WorkEvent
 
 CapKey = tuple[str, str, str]  # (employee, rule, "day:YYYY-MM-DD" | "month:YYYY-MM")
+
+
+def booking_month(business_month: str, closed_through: str) -> str:
+    """Where a line dated in `business_month` is booked when months up to `closed_through` are closed."""
+    if closed_through and business_month <= closed_through:
+        return next_month(closed_through)
+    return business_month
 
 
 def to_units(value: Decimal) -> int:

@@ -83,7 +83,12 @@ def booked(line: LineRow) -> tuple[str, str, str, str]:
 
 def totals(booking: Booking) -> dict[tuple[str, str, str], tuple[str, str]]:
     """(employee, month, dimension) -> (points, weighted points)"""
-    return {(e, m, d): (str(from_units(p)), str(from_units(w))) for e, m, d, p, w in booking.dimensions}
+    sums: dict[tuple[str, str, str], list[int]] = {}
+    for e, m, d, _value, p, w in booking.dimensions:  # summed over the point values the lines were booked at
+        total = sums.setdefault((e, m, d), [0, 0])
+        total[0] += p
+        total[1] += w
+    return {key: (str(from_units(p)), str(from_units(w))) for key, (p, w) in sums.items()}
 
 
 # -- per day ------------------------------------------------------------------------

@@ -67,7 +67,7 @@ def first_recorded(event: WorkEvent) -> WorkEvent.Recorded:
 def close_of(*periods: str, today: date = date(2026, 11, 28)) -> list[PayCalendar.PeriodClosed]:
     calendar = PayCalendar.open(timestamp=NOW)
     for period in periods:
-        calendar.close(period, today=today, closed_by="payroll", reason="paid", timestamp=NOW)
+        calendar.close(period, first_booked=periods[0], today=today, closed_by="payroll", reason="paid", timestamp=NOW)
     return [e for e in calendar.collect_events() if isinstance(e, PayCalendar.PeriodClosed)]
 
 
@@ -88,14 +88,19 @@ def entry(line: LineRow) -> tuple[int, str, str, str, str, str, int]:
 
 def totals(booking: Booking) -> dict[tuple[str, str, str], tuple[str, str]]:
     """(employee, pay month, dimension) -> (points, weighted points)"""
-    return {(e, m, d): (str(from_units(p)), str(from_units(w))) for e, m, d, p, w in booking.dimensions}
+    sums: dict[tuple[str, str, str], list[int]] = {}
+    for e, m, d, _value, p, w in booking.dimensions:  # summed over the point values the lines were booked at
+        total = sums.setdefault((e, m, d), [0, 0])
+        total[0] += p
+        total[1] += w
+    return {key: (str(from_units(p)), str(from_units(w))) for key, (p, w) in sums.items()}
 
 
 def net_lines(booking: Booking, event: WorkEvent) -> list[NetLine]:
     """What `booking` left booked for `event`, as the view hands it to the next page."""
     return [
         NetLine(x.event_id, x.employee_id, x.month, x.occurred_on, x.kind, x.quantity, x.rule_id, x.policy_version,
-                x.dimension, x.multiplier, x.points, x.weighted_points)  # fmt: skip
+                x.dimension, x.multiplier, x.outlet_id, x.role, x.outlet_class, x.point_value, x.points, x.weighted_points)  # fmt: skip
         for x in booking.lines
         if x.event_id == str(event.id)
     ]
@@ -154,7 +159,7 @@ def test_corrections_after_a_close_book_into_the_first_open_month() -> None:
 
 
 def test_a_month_closed_before_the_page_books_its_late_events_in_the_next_month() -> None:
-    booking = book(page_of(first_recorded(recorded("a", "20", "2026-10-30"))), {}, closed_through="2026-10")
+    booking = book(page_of(first_recorded(recorded("a", "20", "2026-10-30"))), {}, closed={"2026-10"})
 
     assert [entry(x) for x in booking.lines] == [(10, "2026-10", "2026-11", "recorded", "10.0000", "3.5000", 1)]
 

@@ -3,9 +3,10 @@
 Generated logs of recorded work (capped, uncapped and negative lines, attributes, instants,
 awkward text), reversals, amendments, rescores and pay-period closes are booked page by page
 by both, with the state a view carries between pages (cap usage, what is booked per event,
-the last closed period) taken from the reference. Every output must be equal, row for row;
-and booking WorkFacts (what the projector's decoder hands the ledger) instead of the
-WorkEvent.Recorded events must change nothing either.
+the last closed period) taken from the reference. Every output the reference has must be equal,
+row for row; and booking WorkFacts (what the projector's decoder hands the ledger) instead of
+the WorkEvent.Recorded events must change nothing either. What the reference does not book
+(who earned each line where, and what a point of it is worth) is checked against the events.
 """
 
 from __future__ import annotations
@@ -71,7 +72,7 @@ def generated_log(seed: int, size: int) -> list[Any]:
                 event.rescore(tuple(lines), recalculation_id=f"r{n}", reason="policy", rescored_by="ops", timestamp=at)
             events.extend(event.collect_events())
         elif roll < 0.12 and closes:
-            calendar.close(closes.pop(0), today=date(2026, 12, 15), closed_by="payroll", reason="paid", timestamp=at)
+            calendar.close(closes.pop(0), first_booked="2026-10", today=date(2026, 12, 15), closed_by="payroll", reason="paid", timestamp=at)
             events.extend(calendar.collect_events())
         else:
             employee = rng.choice(sorted(EMPLOYEES))
@@ -91,13 +92,16 @@ def generated_log(seed: int, size: int) -> list[Any]:
     return events
 
 
-def net_lines(lines: list[Any], event_ids: set[str]) -> dict[str, list[ledger.NetLine]]:
+NET_KEY = ("event_id", "employee_id", "month", "occurred_on", "kind", "quantity", "rule_id", "policy_version", "dimension", "multiplier")
+NEW_KEY = (*NET_KEY, "outlet_id", "role", "outlet_class", "point_value")
+
+
+def net_lines(lines: list[Any], event_ids: set[str], key_fields: tuple[str, ...] = NET_KEY, make: Any = reference.NetLine) -> dict[str, list[Any]]:
     """What the view's _booked query returns: lines per (event, rule, ...) summed, non-zero, in booking order."""
     sums: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0, 0, 10**18, 10**18])
     for line in lines:
         if line.event_id in event_ids:
-            key = (line.event_id, line.employee_id, line.month, line.occurred_on, line.kind, line.quantity, line.rule_id,
-                   line.policy_version, line.dimension, line.multiplier)  # fmt: skip
+            key = tuple(getattr(line, f) for f in key_fields)
             s = sums[key]
             s[0] += line.points
             s[1] += line.weighted_points
@@ -106,15 +110,26 @@ def net_lines(lines: list[Any], event_ids: set[str]) -> dict[str, list[ledger.Ne
     booked: dict[str, list[ledger.NetLine]] = {}
     for key, s in sorted(sums.items(), key=lambda item: (item[1][3], item[1][4])):
         if s[0] or s[1] or s[2]:
-            booked.setdefault(key[0], []).append(ledger.NetLine(*key, s[0], s[1]))
+            booked.setdefault(key[0], []).append(make(*key, s[0], s[1]))
     return booked
 
 
 def as_rows(booking: Any) -> tuple[Any, ...]:
+    """The booking in the reference's columns (the new dimensions summed over the point values lines were booked at)."""
+    dimensions: dict[tuple[str, str, str], list[int]] = {}
+    for row in booking.dimensions:
+        sums = dimensions.setdefault(row[:3], [0, 0])
+        sums[0] += row[-2]
+        sums[1] += row[-1]
     return (
-        [tuple(line) if isinstance(line, tuple) else line.values() for line in booking.lines], booking.dimensions, booking.usage, [astuple(c) for c in booking.closes],
+        [tuple(getattr(line, c) for c in reference.LINE_COLUMNS) for line in booking.lines],
+        sorted((*key, p, w) for key, (p, w) in dimensions.items()), booking.usage, [astuple(c)[:5] for c in booking.closes],
         booking.audit_events, booking.corrections, booking.statuses,
     )  # fmt: skip
+
+
+VALUES = ledger.PointValues([ledger.PayRulesRow(1, EXAMPLE.version, "2026-01-01", EXAMPLE.pay.to_json())])  # type: ignore[union-attr]
+VALUE_OF = {"service_manager": "1.00", "operations_supervisor": "1.20"}  # the example policy's, at class A outlets
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -125,6 +140,7 @@ def test_pages_book_exactly_as_the_reference_booking(seed: int, as_facts: bool) 
     rng = random.Random(seed)
     usage: dict[Any, int] = {}
     all_lines: list[Any] = []
+    new_lines: list[Any] = []
     closed = ""
     position, capped, compared = 1, 0, 0
     while position <= len(events):
@@ -136,14 +152,20 @@ def test_pages_book_exactly_as_the_reference_booking(seed: int, as_facts: bool) 
             old_page.add(p, event)
             new_page.add(p, ledger.work_facts(event) if as_facts and type(event) is WorkEvent.Recorded else event)
         booked = net_lines(all_lines, old_page.rebooked_event_ids())
+        new_booked = net_lines(new_lines, new_page.rebooked_event_ids(), NEW_KEY, ledger.NetLine)
         assert new_page.rebooked_event_ids() == old_page.rebooked_event_ids()
         keys = old_page.cap_keys(booked)
-        assert new_page.cap_keys(booked) == keys
+        assert new_page.cap_keys(new_booked) == keys
         page_usage = {k: v for k, v in usage.items() if k in keys}
         old = reference.book(old_page, page_usage, booked, closed)
-        new = ledger.book(new_page, page_usage, booked, closed)
+        closed_months = {m for m in ("2026-10", "2026-11") if closed and m <= closed}
+        new = ledger.book(new_page, page_usage, new_booked, closed_months, VALUES)
         assert as_rows(new) == as_rows(old)
+        for line in new.lines:  # who earned it where, and what a point of it is worth, as the events say
+            assert (line.outlet_id, line.role, line.outlet_class) == ("o1", EMPLOYEES[line.employee_id], "A")
+            assert line.point_value == VALUE_OF[line.role]
         all_lines.extend(old.lines)
+        new_lines.extend(new.lines)
         usage.update({(e, r, s): u for e, r, s, u in old.usage})
         closed = max([closed, *(c.period for c in old.closes)])
         capped += sum(1 for line in old.lines if line.cap_applied)

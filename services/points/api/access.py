@@ -78,11 +78,13 @@ def _batch_size(request: Any) -> int:
 RECORDING = Rule(roles=frozenset({RECORDER, SUPERVISOR}), scoped=frozenset({RECORDER, SUPERVISOR}), targets=_work, writes=_one)
 DIRECTORY_WRITE = Rule(roles=frozenset({ADMIN}), writes=_one)
 DIRECTORY_READ = frozenset({RECORDER, SUPERVISOR, PAYROLL, AUDITOR, ADMIN})
+PAYROLL_DECISION = Rule(roles=frozenset({PAYROLL, ADMIN}), writes=_one)
 
 RPC_TABLE: Mapping[str, Rule] = {
     "/points.v1.DirectoryService/RegisterOutlet": DIRECTORY_WRITE,
     "/points.v1.DirectoryService/RegisterEmployee": DIRECTORY_WRITE,
     "/points.v1.DirectoryService/TransferEmployee": DIRECTORY_WRITE,
+    "/points.v1.DirectoryService/RenameEmployee": DIRECTORY_WRITE,
     "/points.v1.DirectoryService/GetOutlet": Rule(roles=DIRECTORY_READ, scoped=SCOPED_ROLES, targets=_outlet),
     "/points.v1.DirectoryService/GetEmployee": Rule(roles=DIRECTORY_READ, scoped=SCOPED_ROLES, targets=_employee),
     "/points.v1.WorkEventService/RecordWorkEvent": RECORDING,
@@ -96,7 +98,12 @@ RPC_TABLE: Mapping[str, Rule] = {
         roles=frozenset({SUPERVISOR, PAYROLL, AUDITOR, ADMIN}), scoped=frozenset({SUPERVISOR}), targets=_employee
     ),
     "/points.v1.PolicyService/PublishPolicy": Rule(roles=frozenset({ADMIN}), writes=_one),
-    "/points.v1.PolicyService/RecalculatePoints": Rule(roles=frozenset({ADMIN}), writes=_one),
+    # Four eyes: payroll (or an admin) proposes a recalculation or a close, another payroll user (or admin) approves it.
+    "/points.v1.PolicyService/RecalculatePoints": Rule(roles=frozenset({ADMIN}), writes=_one),  # one step: four eyes off only
+    "/points.v1.PolicyService/ProposeRecalculation": PAYROLL_DECISION,
+    "/points.v1.PolicyService/ApproveRecalculation": PAYROLL_DECISION,
+    "/points.v1.PolicyService/WithdrawRecalculation": PAYROLL_DECISION,
+    "/points.v1.PolicyService/ListRecalculations": Rule(roles=frozenset({PAYROLL, AUDITOR, ADMIN})),
     "/points.v1.PolicyService/GetPolicy": Rule(roles=EVERYONE),
     "/points.v1.PolicyService/ListPolicies": Rule(roles=EVERYONE),
     "/points.v1.WorkEventService/CorrectWorkEvent": Rule(
@@ -104,7 +111,10 @@ RPC_TABLE: Mapping[str, Rule] = {
     ),
     "/points.v1.BalanceService/ListStatements": Rule(roles=frozenset({PAYROLL, AUDITOR, ADMIN})),
     "/points.v1.BalanceService/WatchLedger": Rule(roles=frozenset({PAYROLL, AUDITOR, ADMIN})),
-    "/points.v1.PeriodService/ClosePeriod": Rule(roles=frozenset({ADMIN}), writes=_one),
+    "/points.v1.PeriodService/ClosePeriod": Rule(roles=frozenset({PAYROLL, ADMIN}), writes=_one),  # one step: four eyes off only
+    "/points.v1.PeriodService/ProposePeriodClose": PAYROLL_DECISION,
+    "/points.v1.PeriodService/ApprovePeriodClose": PAYROLL_DECISION,
+    "/points.v1.PeriodService/WithdrawPeriodClose": PAYROLL_DECISION,
     "/points.v1.PeriodService/GetPeriod": Rule(roles=frozenset({SUPERVISOR, PAYROLL, AUDITOR, ADMIN})),
     "/points.v1.PeriodService/ListPeriods": Rule(roles=frozenset({SUPERVISOR, PAYROLL, AUDITOR, ADMIN})),
     # Rankings: the committee reads and simulates; only an admin freezes a publication (at the committee's request);

@@ -8,13 +8,25 @@ from decimal import Decimal
 
 from google.protobuf.message import Message
 
-from points.application.balances import LedgerEntry, StatementView
-from points.application.results import AssignmentView, BalanceView, DimensionBalance, EmployeeView, OutletView, WorkRecorded
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from points.application.balances import LedgerEntry
+from points.application.results import (
+    AssignmentView,
+    BalanceView,
+    DimensionBalance,
+    EmployeeView,
+    OutletView,
+    ProposalView,
+    WorkRecorded,
+)
+from points.application.statements import StatementView
 from points.domain.errors import Violations
+from points.domain.pay import PayRules
 from points.domain.policy import PointsLine
 from points.domain.values import parse_instant
-from points.projections.ledger import LineRow, from_units
-from points.v1 import balances_pb2, directory_pb2, work_events_pb2
+from points.projections.ledger import LineRow, PayRulesRow, from_units
+from points.v1 import balances_pb2, directory_pb2, periods_pb2, policies_pb2, work_events_pb2
 
 ROLE_PREFIX = "ROLE_"
 CLASS_PREFIX = "OUTLET_CLASS_"
@@ -47,7 +59,19 @@ def outlet_class_name(value: int) -> str:
 
 
 def outlet_class_value(name: str) -> int:
-    return directory_pb2.OutletClass.Value(CLASS_PREFIX + name)
+    """'A' -> OUTLET_CLASS_A; '' (or a class the API does not name) -> OUTLET_CLASS_UNSPECIFIED."""
+    try:
+        return directory_pb2.OutletClass.Value(CLASS_PREFIX + name) if name else directory_pb2.OUTLET_CLASS_UNSPECIFIED
+    except ValueError:
+        return directory_pb2.OUTLET_CLASS_UNSPECIFIED
+
+
+def timestamp(moment: datetime | None) -> Timestamp | None:
+    if moment is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(moment)
+    return stamp
 
 
 def iso(day: date | None) -> str:
@@ -75,6 +99,7 @@ def employee_message(employee: EmployeeView) -> directory_pb2.Employee:
         employee_id=employee.employee_id,
         current=assignment_message(employee.current),
         history=[assignment_message(a) for a in employee.history],
+        name=employee.name,
     )
 
 
@@ -125,6 +150,7 @@ def fill_recorded(
     message.position = result.position
     message.replayed = result.replayed
     message.period = result.period
+    message.booked_period = result.booked_period
 
 
 def balance_message(balance: BalanceView) -> balances_pb2.Balance:
@@ -154,6 +180,12 @@ def explained_line_message(line: LineRow) -> balances_pb2.ExplainedLine:
         weighted_points=decimal_text(from_units(line.weighted_points)),
         entry=line.entry,
         booked_period=line.booked_month,
+        employee_id=line.employee_id,
+        outlet_id=line.outlet_id,
+        role=role_value(line.role),
+        outlet_class=outlet_class_value(line.outlet_class),
+        point_value=line.point_value,
+        period=line.month,
     )
 
 
@@ -165,25 +197,94 @@ def dimension_messages(dimensions: Sequence[DimensionBalance]) -> list[balances_
 
 
 def statement_message(statement: StatementView) -> balances_pb2.Statement:
-    return balances_pb2.Statement(
+    employee = statement.employee
+    message = balances_pb2.Statement(
         employee_id=statement.employee_id,
         period=statement.period,
         total=decimal_text(statement.total),
-        dimensions=dimension_messages(statement.dimensions),
+        work=dimension_messages(statement.work),
         adjustments=[
-            balances_pb2.Adjustment(from_period=m, dimension=d, points=decimal_text(p), weighted_points=decimal_text(w))
-            for m, d, p, w in statement.adjustments
+            balances_pb2.Adjustment(
+                from_period=a.from_period, dimension=a.dimension, points=decimal_text(a.points), weighted_points=decimal_text(a.weighted_points)
+            )
+            for a in statement.adjustments
         ],
         event_count=statement.event_count,
         closed=statement.closed,
         statement_digest=statement.digest,
+        employee=balances_pb2.StatementEmployee(
+            name=employee.name, outlet_id=employee.outlet_id, outlet_class=outlet_class_value(employee.outlet_class),
+            role=role_value(employee.role),
+        ),
+    )  # fmt: skip
+    pay = statement.pay
+    if pay is not None:
+        message.pay.CopyFrom(
+            balances_pb2.StatementPay(
+                currency=pay.rules.currency, exact_amount=decimal_text(pay.exact), gross_amount=decimal_text(pay.gross),
+                carried_in=decimal_text(pay.carried_in), amount=decimal_text(pay.amount),
+                carried_forward=decimal_text(pay.carried_forward), unvalued_points=decimal_text(pay.unvalued_points),
+                decimal_places=pay.rules.decimal_places, rounding=pay.rules.rounding, negative_months=pay.rules.negative_months,
+            )  # fmt: skip
+        )
+    return message
+
+
+def pay_rules_message(rules: PayRules) -> policies_pb2.PayRules:
+    return policies_pb2.PayRules(
+        currency=rules.currency,
+        decimal_places=rules.decimal_places,
+        rounding=rules.rounding,
+        negative_months=rules.negative_months,
+        point_values=[
+            policies_pb2.PayRules.PointValue(role=role, outlet_class=outlet_class, value=decimal_text(value))
+            for role, by_class in sorted(rules.point_values.items())
+            for outlet_class, value in sorted(by_class.items())
+        ],
     )
+
+
+def pay_rules_published_message(row: PayRulesRow) -> balances_pb2.PayRulesPublished:
+    message = balances_pb2.PayRulesPublished(policy_version=row.version, effective_from=row.effective_from)
+    rules = row.parsed()
+    if rules is not None:
+        message.rules.CopyFrom(pay_rules_message(rules))
+    return message
 
 
 def ledger_entry_message(entry: LedgerEntry) -> balances_pb2.WatchLedgerResponse:
     message = balances_pb2.WatchLedgerResponse(position=entry.position, lines=[explained_line_message(x) for x in entry.lines])
     if entry.close is not None:
+        close = entry.close
         message.period_closed.CopyFrom(
-            balances_pb2.PeriodClosed(period=entry.close.period, closed_by=entry.close.closed_by, close_time=entry.close.closed_at)
+            balances_pb2.PeriodClosed(
+                period=close.period, closed_by=close.closed_by, close_time=close.closed_at, proposed_by=close.proposed_by,
+                reason=close.reason,
+            )  # fmt: skip
         )
+    if entry.pay_rules is not None:
+        message.pay_rules_published.CopyFrom(pay_rules_published_message(entry.pay_rules))
     return message
+
+
+PROPOSAL_STATES = {
+    "pending": periods_pb2.PROPOSAL_STATE_PENDING,
+    "approved": periods_pb2.PROPOSAL_STATE_APPROVED,
+    "withdrawn": periods_pb2.PROPOSAL_STATE_WITHDRAWN,
+}
+
+
+def proposal_message(proposal: ProposalView) -> periods_pb2.Proposal:
+    return periods_pb2.Proposal(
+        proposal_id=proposal.proposal_id,
+        subject=proposal.subject,
+        state=PROPOSAL_STATES[proposal.state],
+        proposed_by=proposal.proposed_by,
+        propose_time=timestamp(proposal.proposed_at),
+        reason=proposal.reason,
+        decided_by=proposal.decided_by,
+        decide_time=timestamp(proposal.decided_at),
+        decision_reason=proposal.decision_reason,
+        position=proposal.position,
+        decision_position=proposal.decision_position,
+    )

@@ -15,7 +15,16 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from psycopg_pool import PoolTimeout
 
-from points.domain.errors import AlreadyExists, FieldViolation, FailedPrecondition, InvalidRequest, NotFound, NotYetVisible, PointsError
+from points.domain.errors import (
+    AlreadyExists,
+    FailedPrecondition,
+    FieldViolation,
+    Forbidden,
+    InvalidRequest,
+    NotFound,
+    NotYetVisible,
+    PointsError,
+)
 from points.application.group_commit import WriteQueueTimeout
 from points.domain.policy import PolicyError
 
@@ -56,6 +65,7 @@ CODES: dict[type[PointsError], int] = {
     WriteQueueTimeout: code_pb2.UNAVAILABLE,
     Unauthenticated: code_pb2.UNAUTHENTICATED,
     PermissionDenied: code_pb2.PERMISSION_DENIED,
+    Forbidden: code_pb2.PERMISSION_DENIED,
     ResourceExhausted: code_pb2.RESOURCE_EXHAUSTED,
 }
 

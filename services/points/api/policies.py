@@ -6,8 +6,10 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from points.api.auth import acting_caller
-from points.api.convert import decimal_text
+from points.api.convert import decimal_text, pay_rules_message, proposal_message
+from points.application import pages
 from points.application.policies import PolicyAdministration, RetroactiveImpact
+from points.domain.errors import Violations
 from points.domain.policy import Policy
 from points.domain.policy_book import Publication
 from points.v1 import policies_pb2, policies_pb2_grpc
@@ -29,6 +31,8 @@ def version_message(publication: Publication, policy: Policy | None, *, with_doc
         publish_time=published,
         document=publication.document if with_document else "",
     )
+    if policy is not None and policy.pay is not None:
+        message.pay.CopyFrom(pay_rules_message(policy.pay))
     if policy is not None:
         for role in sorted(policy.roles.values(), key=lambda r: r.role):
             message.roles.add(
@@ -112,3 +116,56 @@ class PolicyServicer(policies_pb2_grpc.PolicyServiceServicer):
             reason=request.reason,
         )
         return policies_pb2.RecalculatePointsResponse(events=result.events, position=result.position, replayed=result.replayed)
+
+    def ProposeRecalculation(
+        self, request: policies_pb2.ProposeRecalculationRequest, context: grpc.ServicerContext
+    ) -> policies_pb2.ProposeRecalculationResponse:
+        """Proposes a recalculation under a version (four eyes: another person approves)."""
+        proposal = self.administration.propose_recalculation(
+            request_id=request.request_id,
+            version=request.version,
+            proposed_by=acting_caller(request.proposed_by, "proposed_by"),
+            reason=request.reason,
+        )
+        return policies_pb2.ProposeRecalculationResponse(proposal=proposal_message(proposal))
+
+    def ApproveRecalculation(
+        self, request: policies_pb2.ApproveRecalculationRequest, context: grpc.ServicerContext
+    ) -> policies_pb2.ApproveRecalculationResponse:
+        """Approves a proposed recalculation and runs it."""
+        proposal, result = self.administration.approve_recalculation(
+            proposal_id=request.proposal_id, approved_by=acting_caller(request.approved_by, "approved_by"), reason=request.reason
+        )
+        return policies_pb2.ApproveRecalculationResponse(
+            proposal=proposal_message(proposal), events=result.events, position=result.position, replayed=result.replayed
+        )
+
+    def WithdrawRecalculation(
+        self, request: policies_pb2.WithdrawRecalculationRequest, context: grpc.ServicerContext
+    ) -> policies_pb2.WithdrawRecalculationResponse:
+        """Withdraws a pending recalculation proposal."""
+        proposal = self.administration.withdraw_recalculation(
+            proposal_id=request.proposal_id, withdrawn_by=acting_caller(request.withdrawn_by, "withdrawn_by"), reason=request.reason
+        )
+        return policies_pb2.WithdrawRecalculationResponse(proposal=proposal_message(proposal))
+
+    def ListRecalculations(
+        self, request: policies_pb2.ListRecalculationsRequest, context: grpc.ServicerContext
+    ) -> policies_pb2.ListRecalculationsResponse:
+        """Lists proposed recalculations, oldest first."""
+        v = Violations()
+        size = pages.page_size(v, request.page_size, default=20, maximum=100)
+        state = pages.resume(v, request.page_token, {"list": "recalculations"})
+        v.raise_if_any()
+        after = int(state.get("after", 0)) if state else 0
+        remaining = [(p, events) for p, events in self.administration.recalculations() if p.position > after]
+        token = pages.issue({"list": "recalculations"}, {"after": remaining[size - 1][0].position}) if len(remaining) > size else ""
+        return policies_pb2.ListRecalculationsResponse(
+            recalculations=[
+                policies_pb2.ListRecalculationsResponse.Recalculation(
+                    proposal=proposal_message(p), finished=events is not None, events=events or 0
+                )
+                for p, events in remaining[:size]
+            ],
+            next_page_token=token,
+        )

@@ -11,6 +11,7 @@ from points.api.auth import acting_caller, recorded_by
 from points.application.balances import BalanceQueries
 from points.application.group_commit import GroupCommitter
 from points.application.points import PointsApplication, WorkFields
+from points.application.statements import Statements
 from points.api.errors import status_of
 from points.application.results import WorkRecorded
 from points.v1 import (
@@ -54,6 +55,7 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
             role=convert.role_name(request.role),
             outlet_id=request.outlet_id,
             effective_from=request.effective_from,
+            name=request.name,
         )
         return directory_pb2.RegisterEmployeeResponse(
             employee=convert.employee_message(result.employee), position=result.position, replayed=result.replayed
@@ -75,6 +77,13 @@ class DirectoryServicer(directory_pb2_grpc.DirectoryServiceServicer):
     def GetEmployee(self, request: directory_pb2.GetEmployeeRequest, context: grpc.ServicerContext) -> directory_pb2.GetEmployeeResponse:
         """Returns an employee's current assignment and history (always current)."""
         return directory_pb2.GetEmployeeResponse(employee=convert.employee_message(self.app.get_employee(request.employee_id)))
+
+    def RenameEmployee(self, request: directory_pb2.RenameEmployeeRequest, context: grpc.ServicerContext) -> directory_pb2.RenameEmployeeResponse:
+        """Gives an employee the name people read (idempotent on the name)."""
+        result = self.app.rename_employee(employee_id=request.employee_id, name=request.name)
+        return directory_pb2.RenameEmployeeResponse(
+            employee=convert.employee_message(result.employee), position=result.position, replayed=result.replayed
+        )
 
 
 def work_fields(request: work_events_pb2.RecordWorkEventRequest) -> WorkFields:
@@ -141,12 +150,16 @@ class WorkEventServicer(work_events_pb2_grpc.WorkEventServiceServicer):
             replayed=corrected.replayed,
             reversed=corrected.reversed,
             lines=[convert.points_line_message(line) for line in corrected.lines],
+            period=corrected.period,
+            booked_period=corrected.booked_period,
+            reversal_booked_period=corrected.reversal_booked_period,
         )
 
 
 class BalanceServicer(balances_pb2_grpc.BalanceServiceServicer):
-    def __init__(self, queries: BalanceQueries) -> None:
+    def __init__(self, queries: BalanceQueries, statements: Statements) -> None:
         self.queries = queries
+        self.statements = statements
 
     def GetBalance(self, request: balances_pb2.GetBalanceRequest, context: grpc.ServicerContext) -> balances_pb2.GetBalanceResponse:
         """Returns an employee's points for a period, once the view has reached min_position."""
@@ -161,7 +174,7 @@ class BalanceServicer(balances_pb2_grpc.BalanceServiceServicer):
 
     def ListStatements(self, request: balances_pb2.ListStatementsRequest, context: grpc.ServicerContext) -> balances_pb2.ListStatementsResponse:
         """Lists a pay month's payroll statements, a page at a time."""
-        statements, token, position = self.queries.list_statements(
+        statements, token, position = self.statements.list_statements(
             period=request.period,
             page_size=request.page_size,
             page_token=request.page_token,

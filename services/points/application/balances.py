@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -11,13 +9,12 @@ from datetime import datetime
 from decimal import Decimal
 
 from points.application import pages
-from points.application.results import BalanceView, DimensionBalance, PeriodView
+from points.application.results import BalanceView, DimensionBalance
 from points.domain.errors import NotFound, NotYetVisible, Violations
-from points.domain.periods import parse_month
 from points.domain.values import Period, check_identifier
-from points.projections.balances import BalanceRows, StatementRows
+from points.projections.balances import BalanceRows
 from points.projections.balances import BalanceView as BalanceStore
-from points.projections.ledger import LineRow, PeriodCloseRow, instant_text
+from points.projections.ledger import LineRow, PayRulesRow, PeriodCloseRow, instant_text
 from points.projections.projector import BalanceProjector
 
 DEFAULT_WAIT = 10.0  # seconds, when the caller sets no deadline
@@ -34,22 +31,13 @@ WATCH_POLL = 0.2  # seconds between checks that the caller (and the service) is 
 
 
 @dataclass(frozen=True)
-class StatementView:
-    employee_id: str
-    period: str
-    total: Decimal
-    dimensions: tuple[DimensionBalance, ...]
-    adjustments: tuple[tuple[str, str, Decimal, Decimal], ...]  # (from period, dimension, points, weighted)
-    event_count: int
-    closed: bool
-    digest: str
-
-
-@dataclass(frozen=True)
 class LedgerEntry:
+    """One log position's entry in the ledger: the lines it booked, a pay month's close, or a policy's pay rules."""
+
     position: int
     lines: tuple[LineRow, ...] = ()
     close: PeriodCloseRow | None = None
+    pay_rules: PayRulesRow | None = None
 
 
 @dataclass(frozen=True)
@@ -66,12 +54,10 @@ class BalanceQueries:
         projector: BalanceProjector,
         store: BalanceStore,
         employee_exists: Callable[[str], bool],
-        period_of: Callable[[str], PeriodView],
     ) -> None:
         self.projector = projector
         self.store = store
         self.employee_exists = employee_exists
-        self.period_of = period_of
         self._known_employees: set[str] = set()
         self._closing = threading.Event()
         self._streams = threading.Condition()
@@ -106,28 +92,6 @@ class BalanceQueries:
             rows, position = self.store.read_at(employee_id, parsed.months, self.projector.application_name)
         return _balance(employee_id, parsed.text, rows, position)
 
-    def list_statements(
-        self, *, period: str, page_size: int, page_token: str, min_position: int, timeout: float | None
-    ) -> tuple[list[StatementView], str, int]:
-        """Payroll statements of a pay month, a page at a time, all pages as of one position."""
-        v = Violations()
-        month = parse_month(v, "period", period)
-        check_min_position(v, min_position)
-        size = pages.page_size(v, page_size)
-        query = {"statements": period}
-        state = pages.resume(v, page_token, query)
-        v.raise_if_any()
-        assert month is not None
-        if state is not None:  # every page as of the first: its position, and whether the month was closed then
-            upto, after, closed = int(state.get("upto", 0)), str(state.get("after", "")), bool(state.get("closed"))
-        else:
-            state_of = self.period_of(month)
-            needed = max(min_position, state_of.position if state_of.closed else 0)
-            upto, after, closed = self._wait(needed, timeout), "", state_of.closed
-        rows = self.store.statements(month, upto=upto, after_employee=after, limit=size + 1)
-        token = pages.issue(query, {"upto": upto, "after": rows[size - 1].employee_id, "closed": closed}) if len(rows) > size else ""
-        return [_statement(r, month, closed) for r in rows[:size]], token, upto
-
     def watch(self, from_position: int, is_active: Callable[[], bool]) -> Iterator[LedgerEntry]:
         """The ledger's entries after `from_position`, then new ones as they are booked, until not active."""
         v = Violations()
@@ -141,8 +105,8 @@ class BalanceQueries:
             self._streaming += 1
         try:
             while is_active() and not self._closing.is_set():
-                lines, closes = self.store.entries_after(cursor, WATCH_PAGE)
-                entries = _entries(lines, closes)
+                lines, closes, rules = self.store.entries_after(cursor, WATCH_PAGE)
+                entries = _entries(lines, closes, rules)
                 if not entries:
                     self.projector.wait_for(max(cursor, self.projector.position) + 1, WATCH_POLL)
                     continue
@@ -219,25 +183,11 @@ def _balance(employee_id: str, period: str, rows: BalanceRows, position: int) ->
     )
 
 
-def _statement(rows: StatementRows, month: str, closed: bool) -> StatementView:
-    dimensions = tuple(DimensionBalance(d, p, w) for d, p, w in rows.dimensions)
-    total = sum((d.weighted_points for d in dimensions), Decimal("0.0000"))
-    canonical = {
-        "employee_id": rows.employee_id,
-        "period": month,
-        "total": str(total),
-        "dimensions": [[d.dimension, str(d.points), str(d.weighted_points)] for d in dimensions],
-        "adjustments": [[m, d, str(p), str(w)] for m, d, p, w in rows.adjustments],
-        "event_count": rows.event_count,
-    }
-    digest = hashlib.sha256(json.dumps(canonical, sort_keys=True, separators=(",", ":")).encode()).hexdigest() if closed else ""
-    return StatementView(rows.employee_id, month, total, dimensions, rows.adjustments, rows.event_count, closed, digest)
-
-
-def _entries(lines: list[LineRow], closes: list[PeriodCloseRow]) -> list[LedgerEntry]:
+def _entries(lines: list[LineRow], closes: list[PeriodCloseRow], rules: list[PayRulesRow]) -> list[LedgerEntry]:
     by_position: dict[int, list[LineRow]] = {}
     for line in lines:
         by_position.setdefault(line.position, []).append(line)
     entries = [LedgerEntry(position, tuple(rows)) for position, rows in by_position.items()]
     entries += [LedgerEntry(c.position, close=c) for c in closes]
+    entries += [LedgerEntry(r.position, pay_rules=r) for r in rules]
     return sorted(entries, key=lambda e: e.position)

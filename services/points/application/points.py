@@ -24,12 +24,11 @@ from eventsourcing.persistence import IntegrityError, JSONTranscoder
 from points.application.policy_file import parse_policy
 from points.application.results import (
     AssignmentView,
+    Corrected,
     EmployeeView,
     EmployeeWritten,
     OutletView,
-    Corrected,
     OutletWritten,
-    PeriodView,
     PolicyPublished,
     WorkRecorded,
 )
@@ -45,7 +44,7 @@ from points.domain.errors import (
     Violations,
 )
 from points.domain.identity import employee_id_of, outlet_id_of, pay_calendar_id, policy_book_id
-from points.domain.periods import PayCalendar, next_month, parse_month
+from points.domain.periods import PayCalendar, booking_month
 from points.domain.policy import Policy
 from points.domain.policy_book import PolicyBook, PolicyCatalog, Publication, document_digest
 from points.domain.values import (
@@ -100,6 +99,7 @@ class PointsApplication(Application[UUID]):
     ) -> None:
         super().__init__(dict(env))
         self._parsed: dict[tuple[str, date], Policy] = {}
+        self._close_positions: dict[int, int] = {}  # pay calendar version -> log position (immutable once written)
         self._catalog = PolicyCatalog([], self._parse_publication)
         self._catalog_key: tuple[str, ...] = ()
         self.clock = clock
@@ -177,19 +177,22 @@ class PointsApplication(Application[UUID]):
             raise NotFound(f"no outlet {outlet_id!r}", reason="OUTLET_NOT_FOUND")
         return _outlet_view(outlet)
 
-    def register_employee(self, *, employee_id: str, role: str, outlet_id: str, effective_from: str) -> EmployeeWritten:
-        """Registers an employee with a first assignment; the same registration again is a replay."""
+    def register_employee(
+        self, *, employee_id: str, role: str, outlet_id: str, effective_from: str, name: str = ""
+    ) -> EmployeeWritten:
+        """Registers an employee with a first assignment (and their name); the same registration again is a replay."""
         v = Violations()
         check_identifier(v, "employee_id", employee_id, "employee")
         self._check_role(v, "role", role)
         check_identifier(v, "outlet_id", outlet_id, "outlet")
         start = parse_date(v, "effective_from", effective_from)
+        _check_name(v, name, required=False)
         v.raise_if_any()
         assert start is not None
         self._check_outlet_exists(outlet_id)
 
         def same(existing: Employee) -> None:
-            if not existing.same_registration(role, outlet_id, start):
+            if not existing.same_registration(role, outlet_id, start, name):
                 raise AlreadyExists(
                     f"employee {employee_id!r} is already registered with another assignment",
                     reason="EMPLOYEE_ALREADY_REGISTERED",
@@ -198,7 +201,7 @@ class PointsApplication(Application[UUID]):
         employee, position, replayed = self._create_once(
             employee_id_of(employee_id),
             lambda: Employee.register(
-                employee_id=employee_id, role=role, outlet_id=outlet_id, effective_from=start, timestamp=self._now()
+                employee_id=employee_id, role=role, outlet_id=outlet_id, effective_from=start, timestamp=self._now(), name=name
             ),
             same,
         )
@@ -239,6 +242,26 @@ class PointsApplication(Application[UUID]):
                 effective_from=start,
                 timestamp=self._now(),
             )
+            try:
+                position = self._save(employee)
+            except IntegrityError:
+                continue
+            return EmployeeWritten(position=position, replayed=False, employee=_employee_view(employee))
+        raise FailedPrecondition("the employee is being changed concurrently; retry", reason="CONCURRENT_CHANGE")
+
+    def rename_employee(self, *, employee_id: str, name: str) -> EmployeeWritten:
+        """Gives an employee the name people read (a correction, or a first name); the same name again is a replay."""
+        v = Violations()
+        check_identifier(v, "employee_id", employee_id, "employee")
+        _check_name(v, name, required=True)
+        v.raise_if_any()
+        for _ in range(5):  # a concurrent change of the same employee: reload and decide again
+            employee = self._get(employee_id_of(employee_id))
+            if employee is None:
+                raise NotFound(f"no employee {employee_id!r}", reason="EMPLOYEE_NOT_FOUND")
+            if not employee.rename(name, timestamp=self._now()):
+                position = self.position_of(employee.id, employee.name_version)
+                return EmployeeWritten(position=position, replayed=True, employee=_employee_view(employee))
             try:
                 position = self._save(employee)
             except IntegrityError:
@@ -322,7 +345,8 @@ class PointsApplication(Application[UUID]):
             lambda existing: existing.check_replay_of(request),
             read=self._work_event,
         )
-        return _recorded(self._as_recorded(event) if replayed else event, position, replayed)
+        recorded = _recorded(self._as_recorded(event) if replayed else event, position, replayed)
+        return replace(recorded, booked_period=self.booked_periods([(recorded.period, position)])[0])
 
     def record_work_events(self, batch: Sequence[WorkFields]) -> list[WorkRecorded | PointsError]:
         """Records many work events in one transaction; each gets its own result or error."""
@@ -387,6 +411,7 @@ class PointsApplication(Application[UUID]):
                 for (i, scored), position in zip(new.items(), positions, strict=True):
                     results[i] = _recorded_new(scored, position)
 
+        self._say_where_booked(results)
         for i, first in repeats.items():
             original = results[first]
             if isinstance(original, WorkRecorded):
@@ -394,6 +419,14 @@ class PointsApplication(Application[UUID]):
             else:
                 results[i] = original
         return [r for r in results if r is not None]
+
+    def _say_where_booked(self, results: list[WorkRecorded | PointsError | None]) -> None:
+        """Sets each recorded result's booked_period (results built here default it to their business month)."""
+        written = [(i, r) for i, r in enumerate(results) if isinstance(r, WorkRecorded)]
+        booked = self.booked_periods([(r.period, r.position) for _, r in written])
+        for (i, result), booked_period in zip(written, booked, strict=True):
+            if result.booked_period != booked_period:
+                results[i] = replace(result, booked_period=booked_period)
 
     def _append_recorded(self, batch: Sequence[ScoredWork], timestamp: datetime) -> list[int]:
         """Stores new work events in one transaction; returns their positions, in order. The stored
@@ -454,7 +487,10 @@ class PointsApplication(Application[UUID]):
                 raise NotFound(f"no work event {event_id} of employee {employee_id!r}", reason="WORK_EVENT_NOT_FOUND")
             version = event.replayed_correction(request_id, fingerprint)
             if version is not None:
-                return Corrected(position=self.position_of(event.id, version), replayed=True, event_id=event_id, lines=tuple(event.lines), reversed=event.reversed)
+                then = self.repository.get(event.id, version=version)
+                before = self.repository.get(event.id, version=version - 1)
+                return self._corrected(then, before.period, self.position_of(event.id, version), replayed=True)
+            before_month = event.period
             now = self._now()
             if reverse:
                 event.reverse(correction_id=request_id, fingerprint=fingerprint, reason=reason, corrected_by=corrected_by, timestamp=now)
@@ -471,66 +507,40 @@ class PointsApplication(Application[UUID]):
                 position = self._save(event)
             except IntegrityError:
                 continue
-            return Corrected(position=position, replayed=False, event_id=event_id, lines=tuple(event.lines), reversed=event.reversed)
+            return self._corrected(event, before_month, position, replayed=False)
         raise FailedPrecondition("the work event is being corrected concurrently; retry", reason="CONCURRENT_CHANGE")
 
-    # -- pay periods -----------------------------------------------------------------
+    def _corrected(self, event: WorkEvent, before_month: str, position: int, *, replayed: bool) -> Corrected:
+        """The outcome of a correction saved at `position`: the event as corrected, and where its lines land."""
+        new_lines, reversal = self.booked_periods([(event.period, position), (before_month, position)])
+        return Corrected(
+            position=position, replayed=replayed, event_id=str(event.id), lines=tuple(event.lines), reversed=event.reversed,
+            period=event.period, booked_period=reversal if event.reversed else new_lines, reversal_booked_period=reversal,
+        )  # fmt: skip
+
+    # -- pay periods (the use cases are in application/periods.py) ------------------
 
     def pay_calendar(self) -> PayCalendar | None:
-        return self._get(pay_calendar_id())
+        return self._get(pay_calendar_id())  # type: ignore[no-any-return]
 
-    def close_period(self, *, period: str, closed_by: str, reason: str) -> PeriodView:
-        """Closes a pay month (the next one in order, once it has ended); audited."""
-        v = Violations()
-        month = parse_month(v, "period", period)
-        if not closed_by.strip():
-            v.add("closed_by", "MISSING_CLOSED_BY", "closed_by is required: closing a period is audited")
-        check_text(v, "reason", reason, limit=1000)
-        v.raise_if_any()
-        assert month is not None
-        for _ in range(5):
-            calendar = self.pay_calendar() or PayCalendar.open(timestamp=self._now())
-            calendar.close(month, today=self.today(), closed_by=closed_by, reason=reason, timestamp=self._now())
-            try:
-                self._save(calendar)
-            except IntegrityError:
-                continue
-            return self.period(month)
-        raise FailedPrecondition("pay periods are being closed concurrently; retry", reason="CONCURRENT_CHANGE")
-
-    def period(self, month: str) -> PeriodView:
-        calendar = self.pay_calendar()
-        close = calendar.close_of(month) if calendar else None
-        if close is None:
-            return PeriodView(period=month, closed=False)
-        assert calendar is not None
-        return PeriodView(
-            period=month,
-            closed=True,
-            closed_at=close.closed_at,
-            closed_by=close.closed_by,
-            reason=close.reason,
-            position=self.position_of(calendar.id, close.calendar_version),
-        )
-
-    def get_period(self, period: str) -> PeriodView:
-        v = Violations()
-        month = parse_month(v, "period", period)
-        v.raise_if_any()
-        assert month is not None
-        return self.period(month)
-
-    def list_periods(self) -> list[PeriodView]:
-        """Every closed month, then the open months up to the current one."""
-        calendar = self.pay_calendar()
-        closes = calendar.closes if calendar else []
-        periods = [self.period(c.period) for c in closes]
+    def booked_periods(self, written: Sequence[tuple[str, int]]) -> list[str]:
+        """The pay month each (business month, log position) is booked in: its own, unless a close
+        before that position closed it (then the first open month after). Reads the calendar only
+        for months before the current one: the current month cannot be closed."""
         current = month_of(self.today())
-        month = next_month(closes[-1].period) if closes else current
-        while month <= current:
-            periods.append(PeriodView(period=month, closed=False))
-            month = next_month(month)
-        return periods
+        if all(month >= current for month, _ in written):
+            return [month for month, _ in written]
+        calendar = self.pay_calendar()
+        if calendar is None:
+            return [month for month, _ in written]
+        closes = [(self._close_position(calendar, c.calendar_version), c.period) for c in calendar.closes]
+        return [booking_month(month, {period for at, period in closes if at < position}) for month, position in written]
+
+    def _close_position(self, calendar: PayCalendar, version: int) -> int:
+        position = self._close_positions.get(version)
+        if position is None:
+            position = self._close_positions[version] = self.position_of(calendar.id, version)
+        return position
 
     # -- helpers ---------------------------------------------------------------------
 
@@ -539,6 +549,14 @@ class PointsApplication(Application[UUID]):
         if now.tzinfo is None:
             raise ValueError("the clock must return timezone-aware datetimes")
         return now
+
+    def now(self) -> datetime:
+        """The instant now (the application's clock, timezone-aware)."""
+        return self._now()
+
+    def save_changes(self, *aggregates: Aggregate) -> int:
+        """Stores the aggregates' new events in one transaction; returns the last one's position."""
+        return self._save(*aggregates)
 
     def today(self) -> date:
         return self._now().astimezone(self.business_timezone).date()
@@ -758,6 +776,20 @@ def _parse_uuid(v: Violations, field_name: str, value: str) -> UUID | None:
         return None
 
 
+NAME_MAX = 64
+
+
+def _check_name(v: Violations, name: str, *, required: bool) -> None:
+    """A person's name as they write it (Chinese or any other script): printable, at most NAME_MAX characters."""
+    if not name.strip():
+        if required or name:
+            v.add("name", "MISSING_NAME", "a name is required")
+        return
+    if name != name.strip():
+        v.add("name", "MALFORMED_NAME", "a name has no leading or trailing spaces")
+    check_text(v, "name", name, limit=NAME_MAX)
+
+
 def _check_region(v: Violations, region: str) -> None:
     if not region:
         v.add("region", "MISSING_REGION", "region is required")
@@ -773,6 +805,7 @@ def _employee_view(employee: Employee) -> EmployeeView:
     return EmployeeView(
         employee_id=employee.employee_id,
         history=tuple(AssignmentView(a.role, a.outlet_id, a.effective_from, a.effective_until) for a in employee.assignments),
+        name=employee.name,
     )
 
 
@@ -782,9 +815,10 @@ def _recorded_new(scored: ScoredWork, position: int) -> WorkRecorded:
         position=position,
         replayed=False,
         event_id=str(scored.request.event_id),
-        period=month_of(scored.request.occurred_on),
+        period=(period := month_of(scored.request.occurred_on)),
         points=total_points(scored.lines),
         lines=tuple(scored.lines),
+        booked_period=period,
     )
 
 
@@ -796,6 +830,7 @@ def _recorded(event: WorkEvent, position: int, replayed: bool) -> WorkRecorded:
         period=event.period,
         points=event.points,
         lines=tuple(event.lines),
+        booked_period=event.period,
     )
 
 

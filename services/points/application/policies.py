@@ -7,11 +7,18 @@ from dataclasses import dataclass
 from decimal import Decimal
 from uuid import UUID
 
+from collections.abc import Callable
+from typing import Any
+
+from eventsourcing.persistence import IntegrityError
+
 from points.application import pages
+from points.application.periods import check_actor, proposal_view, view_caught_up
 from points.application.points import PointsApplication
-from points.application.results import PolicyPublished
-from points.domain.errors import AlreadyExists, NotYetVisible, Violations
-from points.domain.values import check_request_id
+from points.application.results import PolicyPublished, ProposalView
+from points.domain.errors import AlreadyExists, FailedPrecondition, Violations
+from points.domain.policy_book import PolicyBook
+from points.domain.values import check_request_id, check_text
 from points.domain.policy import Policy
 from points.domain.policy_book import Publication
 from points.domain.work import WorkEvent
@@ -20,7 +27,6 @@ from points.projections.projector import BalanceProjector
 
 IMPACT_EVENTS_LIMIT = 10_000
 RECALCULATION_BATCH = 500
-VIEW_WAIT = 60.0  # seconds
 IMPACT_BALANCES_LIMIT = 1_000
 
 
@@ -52,17 +58,17 @@ class Recalculation:
 
 
 class PolicyAdministration:
-    def __init__(self, *, app: PointsApplication, store: BalanceStore, projector: BalanceProjector) -> None:
+    def __init__(
+        self, *, app: PointsApplication, store: BalanceStore, projector: BalanceProjector, four_eyes: bool = True
+    ) -> None:
         self.app = app
         self.store = store
         self.projector = projector
+        self.four_eyes = four_eyes
 
     def _view_caught_up(self) -> None:
         """Waits until the view has booked everything written so far (the recalculation reads it)."""
-        target = self.app.recorder.max_notification_id() or 0
-        self.projector.wake()
-        if not self.projector.wait_for(target, VIEW_WAIT):
-            raise NotYetVisible(f"the balance view has not reached position {target}; retry the recalculation")
+        view_caught_up(self.app, self.projector, "the recalculation")
 
     def publish(
         self, *, document: str, source: str, effective_from: str, published_by: str, reason: str
@@ -102,13 +108,13 @@ class PolicyAdministration:
         )
 
     def recalculate(self, *, recalculation_id: str, version: str, requested_by: str, reason: str) -> Recalculation:
-        """Rescores under `version` every booked event in its reach that older versions scored.
-
-        An explicit, audited act: each event gets a Rescored event (the ledger reverses what
-        it booked and books the new lines), and the book records the recalculation. Events
-        are saved in batches; a retry with the same recalculation_id continues where a
-        failed run stopped, and a finished one is a replay.
-        """
+        """Rescores under `version` in one step: only where four eyes are turned off (else propose, then approve)."""
+        if self.four_eyes:
+            raise FailedPrecondition(
+                "four eyes: a recalculation is proposed by one person and approved by another "
+                "(ProposeRecalculation, then ApproveRecalculation)",
+                reason="FOUR_EYES_REQUIRED",
+            )
         v = Violations()
         check_request_id(v, "request_id", recalculation_id)
         if not version:
@@ -117,6 +123,78 @@ class PolicyAdministration:
             if not value.strip():
                 v.add(name, f"MISSING_{name.upper()}", f"{name} is required: a recalculation is audited (who and why)")
         v.raise_if_any()
+        return self._run(recalculation_id, version, requested_by=requested_by, rescored_by=requested_by, reason=reason)
+
+    def propose_recalculation(self, *, request_id: str, version: str, proposed_by: str, reason: str) -> ProposalView:
+        """Proposes rescoring under `version`; it runs when another person approves it (four eyes)."""
+        v = Violations()
+        check_request_id(v, "request_id", request_id)
+        if not version:
+            v.add("version", "MISSING_VERSION", "the policy version to recalculate under is required")
+        check_actor(v, "proposed_by", proposed_by, "proposing a recalculation")
+        if not reason.strip():
+            v.add("reason", "MISSING_REASON", "reason is required: a recalculation is audited (who and why)")
+        check_text(v, "reason", reason, limit=1000)
+        v.raise_if_any()
+        self.app.get_policy(version=version, in_force_on="")  # NOT_FOUND for an unknown version
+        return self._decide(
+            lambda book: book.propose_recalculation(request_id, version=version, proposed_by=proposed_by, reason=reason, timestamp=self.app.now())
+        )
+
+    def approve_recalculation(self, *, proposal_id: str, approved_by: str, reason: str) -> tuple[ProposalView, Recalculation]:
+        """Approves a proposed recalculation (by another person than the proposer) and runs it; the
+        approver may retry to continue a run that stopped, and a finished one is a replay."""
+        v = Violations()
+        check_request_id(v, "proposal_id", proposal_id)
+        check_actor(v, "approved_by", approved_by, "approving a recalculation")
+        check_text(v, "reason", reason, limit=1000)
+        v.raise_if_any()
+        approved = self._decide(
+            lambda book: book.approve_recalculation(
+                proposal_id, approved_by=approved_by, reason=reason, four_eyes=self.four_eyes, timestamp=self.app.now()
+            )
+        )
+        result = self._run(proposal_id, approved.subject, requested_by=approved.proposed_by, rescored_by=approved_by, reason=approved.reason)
+        return approved, result
+
+    def withdraw_recalculation(self, *, proposal_id: str, withdrawn_by: str, reason: str) -> ProposalView:
+        v = Violations()
+        check_request_id(v, "proposal_id", proposal_id)
+        check_actor(v, "withdrawn_by", withdrawn_by, "withdrawing a proposal")
+        check_text(v, "reason", reason, limit=1000)
+        v.raise_if_any()
+        return self._decide(
+            lambda book: book.withdraw_recalculation(proposal_id, withdrawn_by=withdrawn_by, reason=reason, timestamp=self.app.now())
+        )
+
+    def recalculations(self) -> list[tuple[ProposalView, int | None]]:
+        """Every proposed recalculation, oldest first, with the events it rescored once finished (None before)."""
+        book = self.app.policy_book()
+        return [
+            (proposal_view(self.app, book.id, p), book.recalculations[p.proposal_id][1] if p.proposal_id in book.recalculations else None)
+            for p in sorted(book.proposals.values(), key=lambda p: p.version)
+        ]
+
+    def _decide(self, decide: Callable[[PolicyBook], Any]) -> ProposalView:
+        for _ in range(5):  # another writer changed the book first: reload and decide again
+            book = self.app.policy_book()
+            proposal = decide(book)
+            if book.pending_events:
+                try:
+                    self.app.save_changes(book)
+                except IntegrityError:
+                    continue
+            return proposal_view(self.app, book.id, proposal)
+        raise FailedPrecondition("the policy book is being changed concurrently; retry", reason="CONCURRENT_CHANGE")
+
+    def _run(self, recalculation_id: str, version: str, *, requested_by: str, rescored_by: str, reason: str) -> Recalculation:
+        """Rescores under `version` every booked event in its reach that older versions scored.
+
+        Each event gets a Rescored event (the ledger reverses what it booked and books the new
+        lines), and the book records the recalculation. Events are saved in batches; a retry
+        with the same recalculation_id continues where a failed run stopped, and a finished one
+        is a replay.
+        """
         publication, policy = self.app.get_policy(version=version, in_force_on="")
         book = self.app.policy_book()
         done = book.recalculations.get(recalculation_id)
@@ -133,7 +211,7 @@ class PolicyAdministration:
                 policy,
                 recalculation_id=recalculation_id,
                 reason=reason,
-                rescored_by=requested_by,
+                rescored_by=rescored_by,
             )
             self._view_caught_up()
         position = self.app.record_recalculation(

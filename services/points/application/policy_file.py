@@ -74,8 +74,13 @@ def locate(text: str, where: str) -> int | None:
             return _key_line(lines, headers, own, parts[2])
         start = own if own is not None else next((i for i, name in headers if name.startswith(f"roles.{role}.")), None)
         return None if start is None else start + 1
+    parts = where.split(".")
+    for depth in range(len(parts) - 1, 0, -1):  # the deepest table header the place is in, e.g. [pay.point_values]
+        start = next((i for i, name in headers if name == ".".join(parts[:depth])), None)
+        if start is not None:
+            return _key_line(lines, headers, start, parts[depth])
     first_header = headers[0][0] if headers else len(lines)
-    key = where.split(".")[0]
+    key = parts[0]
     return next((i + 1 for i in range(first_header) if re.match(rf"^\s*{re.escape(key)}\s*=", lines[i])), None)
 
 

@@ -29,6 +29,7 @@ class AssignmentView:
 class EmployeeView:
     employee_id: str
     history: tuple[AssignmentView, ...]
+    name: str = ""
 
     @property
     def current(self) -> AssignmentView:
@@ -56,9 +57,10 @@ class EmployeeWritten(Written):
 @dataclass(frozen=True)
 class WorkRecorded(Written):
     event_id: str
-    period: str
+    period: str  # the business month of the work
     points: Decimal
     lines: tuple[PointsLine, ...]
+    booked_period: str = ""  # the pay month its lines are booked in (the business month unless that was closed)
 
 
 @dataclass(frozen=True)
@@ -71,6 +73,26 @@ class Corrected(Written):
     event_id: str
     lines: tuple[PointsLine, ...]
     reversed: bool
+    period: str = ""  # the business month of the event, as corrected
+    booked_period: str = ""  # the pay month the correction's new lines (or, for a reversal, its reversing lines) are booked in
+    reversal_booked_period: str = ""  # the pay month the lines it undoes are reversed in
+
+
+@dataclass(frozen=True)
+class ProposalView:
+    """A four-eyes proposal: a pay month's close, or a recalculation under a policy version."""
+
+    proposal_id: str
+    subject: str  # the pay month, or the policy version
+    state: str  # pending, approved or withdrawn
+    proposed_by: str
+    proposed_at: datetime
+    reason: str
+    decided_by: str = ""
+    decided_at: datetime | None = None
+    decision_reason: str = ""
+    position: int = 0  # of the proposal
+    decision_position: int = 0  # of the approval or withdrawal
 
 
 @dataclass(frozen=True)
@@ -78,9 +100,20 @@ class PeriodView:
     period: str
     closed: bool
     closed_at: datetime | None = None
-    closed_by: str = ""
+    closed_by: str = ""  # who made the close take effect (the approver, under four eyes)
     reason: str = ""
     position: int = 0  # of the close
+    proposed_by: str = ""  # who proposed the close ("" for a close made in one step)
+    pending: ProposalView | None = None  # a proposal to close it, waiting for approval
+
+
+@dataclass(frozen=True)
+class CalendarView:
+    """The pay calendar: every month from its start to the current one, and which must close next."""
+
+    periods: tuple[PeriodView, ...]
+    next_to_close: str  # "" while nothing is booked
+    skipped: tuple[str, ...] = ()  # open months before the latest closed one (see `points periods repair`)
 
 
 @dataclass(frozen=True)

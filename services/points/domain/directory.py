@@ -69,10 +69,26 @@ class Employee(Aggregate):
     """A member of staff and the history of their assignments."""
 
     class Registered(Aggregate.Created):
+        class_version = 2  # v2 added name
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["name"] = ""  # registered before names were kept
+
         employee_id: str
         role: str
         outlet_id: str
         effective_from: date
+        name: str
+
+    class Renamed(Aggregate.Event):
+        """The employee's name as people read it (on statements, in the console), corrected or first given."""
+
+        name: str
+
+        def apply(self, aggregate: Employee) -> None:
+            aggregate.name = self.name
+            aggregate.name_version = self.originator_version
 
     class Transferred(Aggregate.Event):
         request_id: str
@@ -81,14 +97,16 @@ class Employee(Aggregate):
         outlet_id: str
         effective_from: date
 
-    def __init__(self, employee_id: str, role: str, outlet_id: str, effective_from: date) -> None:
+    def __init__(self, employee_id: str, role: str, outlet_id: str, effective_from: date, name: str) -> None:
         self.employee_id = employee_id
+        self.name = name
+        self.name_version = 1  # the version of the event that gave the name
         self.assignments: list[Assignment] = [Assignment(role, outlet_id, effective_from)]
         self.transfers: dict[str, tuple[str, int]] = {}  # request_id -> (fingerprint, version)
 
     @classmethod
     def register(
-        cls, *, employee_id: str, role: str, outlet_id: str, effective_from: date, timestamp: datetime
+        cls, *, employee_id: str, role: str, outlet_id: str, effective_from: date, timestamp: datetime, name: str = ""
     ) -> Employee:
         return cls._create(
             cls.Registered,
@@ -97,8 +115,16 @@ class Employee(Aggregate):
             role=role,
             outlet_id=outlet_id,
             effective_from=effective_from,
+            name=name,
             timestamp=timestamp,
         )
+
+    def rename(self, name: str, *, timestamp: datetime) -> bool:
+        """Gives the employee `name`; False when it is their name already (nothing to record)."""
+        if name == self.name:
+            return False
+        self.trigger_event(self.Renamed, name=name, timestamp=timestamp)
+        return True
 
     @property
     def current(self) -> Assignment:
@@ -110,9 +136,11 @@ class Employee(Aggregate):
                 return assignment
         return None
 
-    def same_registration(self, role: str, outlet_id: str, effective_from: date) -> bool:
+    def same_registration(self, role: str, outlet_id: str, effective_from: date, name: str = "") -> bool:
+        """A registration repeated (a retry); the name counts only when one is given (RenameEmployee changes it)."""
         first = self.assignments[0]
-        return (first.role, first.outlet_id, first.effective_from) == (role, outlet_id, effective_from)
+        same = (first.role, first.outlet_id, first.effective_from) == (role, outlet_id, effective_from)
+        return same and (not name or name == self.name)
 
     def replayed_transfer(self, request_id: str, fingerprint: str) -> int | None:
         """The version of an earlier identical transfer, None if new; raises on a reused key."""

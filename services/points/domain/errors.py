@@ -50,6 +50,10 @@ class FailedPrecondition(PointsError):
     """The request is well formed but the current state refuses it."""
 
 
+class Forbidden(PointsError):
+    """A business rule forbids this person doing this (e.g. approving their own proposal: four eyes)."""
+
+
 class Violations:
     """Collects field violations so a request reports all its mistakes at once."""
 

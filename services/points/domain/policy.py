@@ -24,6 +24,7 @@ from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
 from typing import Any
 
 from points.domain.errors import PointsError
+from points.domain.pay import PayRules, pay_rules_from_document
 from points.domain.ranking import RankingRules, ranking_rules_from_document
 from points.domain.values import ISO_DATE, NAME, OUTLET_CLASSES
 
@@ -102,6 +103,7 @@ class Policy:
     effective_from: date
     roles: dict[str, RolePolicy] = field(default_factory=dict)
     ranking: RankingRules = field(default_factory=RankingRules)  # the optional [ranking] table (domain/ranking.py)
+    pay: PayRules | None = None  # the optional [pay] table: what a point is worth (domain/pay.py)
 
     @staticmethod
     def rounded(value: Decimal) -> Decimal:
@@ -152,7 +154,7 @@ class Policy:
     def from_document(cls, doc: dict[str, Any], source: str = "<policy>") -> Policy:
         """Builds a policy from a parsed document, reporting every problem at once."""
         problems: list[tuple[str, str]] = []
-        known = {"version", "effective_from", "weights_total", "roles", "ranking"}
+        known = {"version", "effective_from", "weights_total", "roles", "ranking", "pay"}
         for key in sorted(set(doc) - known):
             problems.append((key, f"unknown key (known: {', '.join(sorted(known))})"))
         version = doc.get("version")
@@ -194,9 +196,11 @@ class Policy:
                     )
                 roles[role] = parsed
         ranking = ranking_rules_from_document(doc.get("ranking"), roles_doc, problems)
+        role_names = roles_doc.keys() if isinstance(roles_doc, dict) else ()
+        pay = pay_rules_from_document(doc.get("pay"), role_names, problems)
         if problems:
             raise PolicyError(source, problems)
-        return cls(version=version, effective_from=effective, roles=roles, ranking=ranking)
+        return cls(version=version, effective_from=effective, roles=roles, ranking=ranking, pay=pay)
 
 
 def _decimal(value: Any) -> Decimal | None:

@@ -15,8 +15,11 @@ from datetime import date, datetime
 
 from eventsourcing.domain import Aggregate
 
+from points.domain.approvals import APPROVED, WITHDRAWN, Proposal, check_approval, check_withdrawal, proposal_fingerprint
+from points.domain.approvals import proposal_to_decide, replayed_proposal
 from points.domain.errors import AlreadyExists, FailedPrecondition
 from points.domain.identity import policy_book_id
+from points.domain.pay import pay_rules_of_text
 from points.domain.policy import Policy
 
 
@@ -74,9 +77,75 @@ class PolicyBook(Aggregate):
         def apply(self, aggregate: PolicyBook) -> None:
             aggregate.recalculations[self.recalculation_id] = (self.version, self.events, self.originator_version)
 
+    class RecalculationProposed(Aggregate.Event):
+        """A recalculation asked for, to take effect when another person approves it (four eyes)."""
+
+        proposal_id: str
+        version: str
+        proposed_by: str
+        reason: str
+        fingerprint: str
+
+        def apply(self, aggregate: PolicyBook) -> None:
+            aggregate.proposals[self.proposal_id] = Proposal(
+                self.proposal_id, self.version, self.proposed_by, self.reason, self.timestamp, self.fingerprint, self.originator_version
+            )
+
+    class RecalculationApproved(Aggregate.Event):
+        """Approved: the rescoring runs now (a retry of the approval continues a run that stopped)."""
+
+        proposal_id: str
+        approved_by: str
+        reason: str
+
+        def apply(self, aggregate: PolicyBook) -> None:
+            proposal = aggregate.proposals[self.proposal_id]
+            aggregate.proposals[self.proposal_id] = proposal.decided(
+                APPROVED, self.approved_by, self.timestamp, self.reason, self.originator_version
+            )
+
+    class RecalculationWithdrawn(Aggregate.Event):
+        proposal_id: str
+        withdrawn_by: str
+        reason: str
+
+        def apply(self, aggregate: PolicyBook) -> None:
+            proposal = aggregate.proposals[self.proposal_id]
+            aggregate.proposals[self.proposal_id] = proposal.decided(
+                WITHDRAWN, self.withdrawn_by, self.timestamp, self.reason, self.originator_version
+            )
+
     def __init__(self) -> None:
         self.publications: list[Publication] = []
         self.recalculations: dict[str, tuple[str, int, int]] = {}  # id -> (version, events, book version)
+        self.proposals: dict[str, Proposal] = {}  # recalculations proposed (four eyes), by proposal id
+
+    def propose_recalculation(self, proposal_id: str, *, version: str, proposed_by: str, reason: str, timestamp: datetime) -> Proposal:
+        """Proposes rescoring under `version`; a retry returns the same proposal."""
+        fingerprint = proposal_fingerprint("recalculate", version, proposed_by, reason)
+        earlier = replayed_proposal(self.proposals, proposal_id, fingerprint)
+        if earlier is not None:
+            return earlier
+        if proposal_id in self.recalculations:
+            raise AlreadyExists(f"request_id {proposal_id!r} names a finished recalculation", reason="REQUEST_ID_REUSED")
+        self.trigger_event(
+            self.RecalculationProposed, proposal_id=proposal_id, version=version, proposed_by=proposed_by, reason=reason,
+            fingerprint=fingerprint, timestamp=timestamp,
+        )  # fmt: skip
+        return self.proposals[proposal_id]
+
+    def approve_recalculation(self, proposal_id: str, *, approved_by: str, reason: str, four_eyes: bool, timestamp: datetime) -> Proposal:
+        """Approves a proposed recalculation (by another person, unless four eyes are off); a retry by the approver is allowed."""
+        proposal = proposal_to_decide(self.proposals, proposal_id, "approve")
+        if not check_approval(proposal, approved_by, four_eyes=four_eyes):
+            self.trigger_event(self.RecalculationApproved, proposal_id=proposal_id, approved_by=approved_by, reason=reason, timestamp=timestamp)
+        return self.proposals[proposal_id]
+
+    def withdraw_recalculation(self, proposal_id: str, *, withdrawn_by: str, reason: str, timestamp: datetime) -> Proposal:
+        proposal = proposal_to_decide(self.proposals, proposal_id, "withdraw")
+        if not check_withdrawal(proposal, withdrawn_by):
+            self.trigger_event(self.RecalculationWithdrawn, proposal_id=proposal_id, withdrawn_by=withdrawn_by, reason=reason, timestamp=timestamp)
+        return self.proposals[proposal_id]
 
     def record_recalculation(
         self, *, recalculation_id: str, version: str, events: int, requested_by: str, reason: str, timestamp: datetime
@@ -129,6 +198,8 @@ class PolicyBook(Aggregate):
                 f"version {latest.version} ({latest.effective_from.isoformat()}); effective dates only move forward",
                 reason="EFFECTIVE_DATE_NOT_AFTER_LATEST",
             )
+        if latest is not None:
+            self._check_pay_continues(latest, policy)
         self.trigger_event(
             self.Published,
             version=policy.version,
@@ -139,6 +210,24 @@ class PolicyBook(Aggregate):
             reason=reason,
             timestamp=timestamp,
         )
+
+
+    @staticmethod
+    def _check_pay_continues(latest: Publication, policy: Policy) -> None:
+        """Once a version declares what a point is worth, every later one does, in the same currency
+        (a statement adds values of lines booked under several versions; a carried remainder crosses them)."""
+        before = pay_rules_of_text(latest.document)
+        if before is None:
+            return
+        if policy.pay is None:
+            raise FailedPrecondition(
+                f"policy {latest.version} declares point values ([pay]); every later version must too", reason="PAY_RULES_REQUIRED"
+            )
+        if policy.pay.currency != before.currency:
+            raise FailedPrecondition(
+                f"points are paid in {before.currency} (policy {latest.version}); a later version cannot pay in {policy.pay.currency}",
+                reason="PAY_CURRENCY_CHANGED",
+            )
 
 
 class PolicyCatalog:

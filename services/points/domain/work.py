@@ -374,6 +374,14 @@ class WorkEvent(Aggregate):
         the difference without the aggregate: reverse what was booked, book the new lines.
         """
 
+        class_version = 2  # v2 added role, outlet_id and outlet_class (the ledger values the lines by them)
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, object]) -> None:
+            state["role"] = ""  # the ledger keeps those of the lines booked before
+            state["outlet_id"] = ""
+            state["outlet_class"] = ""
+
         employee_id: str
         occurred_on: date
         kind: str
@@ -382,6 +390,9 @@ class WorkEvent(Aggregate):
         recalculation_id: str
         reason: str
         rescored_by: str
+        role: str
+        outlet_id: str
+        outlet_class: str
 
         def apply(self, aggregate: WorkEvent) -> None:
             aggregate.lines = list(self.lines)
@@ -401,6 +412,9 @@ class WorkEvent(Aggregate):
             recalculation_id=recalculation_id,
             reason=reason,
             rescored_by=rescored_by,
+            role=self.role,
+            outlet_id=self.outlet_id,
+            outlet_class=self.outlet_class,
             timestamp=timestamp,
         )
 

@@ -37,7 +37,9 @@ from points.projections.ledger import (
     LineRow,
     NetLine,
     Page,
+    PayRulesRow,
     PeriodCloseRow,
+    PointValues,
     book,
     from_units,
 )
@@ -55,12 +57,13 @@ class BalanceRows:
 
 @dataclass(frozen=True)
 class StatementRows:
-    """One employee's booked lines in one pay month, summed."""
+    """One employee's booked lines in one pay month, summed: work of the month and adjustments apart."""
 
     employee_id: str
-    dimensions: tuple[tuple[str, Decimal, Decimal], ...]
-    adjustments: tuple[tuple[str, str, Decimal, Decimal], ...]  # (business month, dimension, points, weighted)
-    event_count: int
+    work: tuple[tuple[str, Decimal, Decimal], ...]  # (dimension, points, weighted) of work done in the month
+    adjustments: tuple[tuple[str, str, Decimal, Decimal], ...]  # (business month, dimension, points, weighted) of earlier work
+    event_count: int  # work events with lines booked in the month
+    valued: tuple[tuple[str, Decimal], ...]  # (point value, weighted points) of every line booked in the month
 
 
 @dataclass
@@ -106,9 +109,19 @@ class BalanceView(Protocol):
 
     def statements(self, month: str, *, upto: int, after_employee: str, limit: int) -> list[StatementRows]: ...
 
+    def valued_months(self, employee_ids: Sequence[str], before: str) -> dict[str, dict[str, list[tuple[str, Decimal]]]]:
+        """Per employee and pay month before `before`: (point value, weighted points) as booked now."""
+
+    def valued_lines(self, employee_ids: Sequence[str], months: Sequence[str], upto: int) -> dict[str, dict[str, list[tuple[str, Decimal]]]]:
+        """Per employee and pay month in `months`: (point value, weighted points) of the lines booked up to position `upto`."""
+
     def closes(self) -> list[PeriodCloseRow]: ...
 
-    def entries_after(self, position: int, limit: int) -> tuple[list[LineRow], list[PeriodCloseRow]]: ...
+    def pay_rules(self) -> list[PayRulesRow]: ...
+
+    def first_booked_month(self) -> str: ...
+
+    def entries_after(self, position: int, limit: int) -> tuple[list[LineRow], list[PeriodCloseRow], list[PayRulesRow]]: ...
 
     def reset(self, application_name: str) -> None: ...
 
@@ -120,14 +133,19 @@ TABLES = {
         "rule_id TEXT NOT NULL, policy_version TEXT NOT NULL, dimension TEXT NOT NULL, multiplier TEXT NOT NULL, "
         "points_before_cap BIGINT NOT NULL, points BIGINT NOT NULL, weighted_points BIGINT NOT NULL, "
         "cap_applied TEXT NOT NULL, entry TEXT NOT NULL, booked_month TEXT NOT NULL, recorded_at TEXT NOT NULL, "
-        "event_delta INTEGER NOT NULL, PRIMARY KEY (position, line_no)"
+        "event_delta INTEGER NOT NULL, outlet_id TEXT NOT NULL, role TEXT NOT NULL, outlet_class TEXT NOT NULL, "
+        "point_value TEXT NOT NULL, PRIMARY KEY (position, line_no)"
     ),
     "balance_dimensions": (
-        "employee_id TEXT NOT NULL, booked_month TEXT NOT NULL, dimension TEXT NOT NULL, points BIGINT NOT NULL, "
-        "weighted_points BIGINT NOT NULL, PRIMARY KEY (employee_id, booked_month, dimension)"
+        "employee_id TEXT NOT NULL, booked_month TEXT NOT NULL, dimension TEXT NOT NULL, point_value TEXT NOT NULL, "
+        "points BIGINT NOT NULL, weighted_points BIGINT NOT NULL, PRIMARY KEY (employee_id, booked_month, dimension, point_value)"
     ),
     "balance_caps": "employee_id TEXT NOT NULL, rule_id TEXT NOT NULL, scope TEXT NOT NULL, used BIGINT NOT NULL, PRIMARY KEY (employee_id, rule_id, scope)",
-    "pay_periods": "period TEXT PRIMARY KEY, position BIGINT NOT NULL, closed_at TEXT NOT NULL, closed_by TEXT NOT NULL, reason TEXT NOT NULL",
+    "pay_periods": (
+        "period TEXT PRIMARY KEY, position BIGINT NOT NULL, closed_at TEXT NOT NULL, closed_by TEXT NOT NULL, reason TEXT NOT NULL, "
+        "proposed_by TEXT NOT NULL"
+    ),
+    "pay_rules": "position BIGINT PRIMARY KEY, version TEXT NOT NULL, effective_from TEXT NOT NULL, rules TEXT NOT NULL",
     "audit_events": (
         "position BIGINT PRIMARY KEY, event_id TEXT NOT NULL UNIQUE, employee_id TEXT NOT NULL, outlet_id TEXT NOT NULL, "
         "role TEXT NOT NULL, kind TEXT NOT NULL, quantity TEXT NOT NULL, occurred_on TEXT NOT NULL, occurred_at TEXT NOT NULL, "
@@ -150,7 +168,13 @@ INDEXES = {
 # Read by queries but never while a page is booked (balance_lines_by_event is: corrections look up what was booked).
 DEFERRED_INDEXES = ("balance_lines_by_employee", "balance_lines_by_pay_month", "audit_events_by_employee", "audit_corrections_by_event")
 COLUMNS = ", ".join(LINE_COLUMNS)
-NET_KEY = "event_id, employee_id, month, occurred_on, kind, quantity, rule_id, policy_version, dimension, multiplier"
+NET_KEY = (
+    "event_id, employee_id, month, occurred_on, kind, quantity, rule_id, policy_version, dimension, multiplier, "
+    "outlet_id, role, outlet_class, point_value"
+)
+NET_KEY_LENGTH = len(NET_KEY.split(","))
+CLOSE_COLUMNS = "period, position, closed_at, closed_by, reason, proposed_by"
+PAY_RULES_COLUMNS = "position, version, effective_from, rules"
 BOOKED_TAIL = "HAVING sum(points) <> 0 OR sum(weighted_points) <> 0 OR sum(event_delta) <> 0 ORDER BY min(position), min(line_no)"
 
 
@@ -204,8 +228,9 @@ class LedgerQueries:
                 self._move_tracking(curs, application_name, after, upto)
                 booked = self._booked(curs, page.rebooked_event_ids())
                 usage = self._usage(curs, page.cap_keys(booked))
-                closed = self._all(curs, f"SELECT max(period) FROM {self._t('pay_periods')}")[0][0] or ""
-                self._write(curs, book(page, usage, booked, closed))
+                closed = {r[0] for r in self._all(curs, f"SELECT period FROM {self._t('pay_periods')}")}
+                values = PointValues(self._pay_rules(curs))
+                self._write(curs, book(page, usage, booked, closed, values))
         except IntegrityError as e:
             raise ProjectionConflict(str(e)) from e
 
@@ -230,7 +255,7 @@ class LedgerQueries:
     def _booked(self, curs: Any, event_ids: set[str]) -> dict[str, list[NetLine]]:
         booked: dict[str, list[NetLine]] = {}
         for r in self._booked_rows(curs, sorted(event_ids)):
-            booked.setdefault(r[0], []).append(NetLine(*r[:10], int(r[10]), int(r[11])))
+            booked.setdefault(r[0], []).append(NetLine(*r[:NET_KEY_LENGTH], int(r[NET_KEY_LENGTH]), int(r[NET_KEY_LENGTH + 1])))
         return booked
 
     def _booked_rows(self, curs: Any, ids: list[str]) -> list[tuple[Any, ...]]:
@@ -269,8 +294,9 @@ class LedgerQueries:
             self._insert_lines(curs, booking.lines)
         if booking.dimensions:
             curs.executemany(
-                f"INSERT INTO {self._t('balance_dimensions')} AS t VALUES ({p}, {p}, {p}, {p}, {p}) "
-                "ON CONFLICT (employee_id, booked_month, dimension) DO UPDATE SET points = t.points + excluded.points, "
+                f"INSERT INTO {self._t('balance_dimensions')} AS t (employee_id, booked_month, dimension, point_value, points, "
+                f"weighted_points) VALUES ({p}, {p}, {p}, {p}, {p}, {p}) "
+                "ON CONFLICT (employee_id, booked_month, dimension, point_value) DO UPDATE SET points = t.points + excluded.points, "
                 "weighted_points = t.weighted_points + excluded.weighted_points",
                 booking.dimensions,
             )
@@ -290,9 +316,21 @@ class LedgerQueries:
             curs.executemany(f"UPDATE {self._t('audit_events')} SET status = {p} WHERE event_id = {p}", booking.statuses)
         if booking.closes:
             curs.executemany(
-                f"INSERT INTO {self._t('pay_periods')} VALUES ({p}, {p}, {p}, {p}, {p})",
-                [(c.period, c.position, c.closed_at, c.closed_by, c.reason) for c in booking.closes],
+                f"INSERT INTO {self._t('pay_periods')} ({CLOSE_COLUMNS}) VALUES ({p}, {p}, {p}, {p}, {p}, {p})",
+                [(c.period, c.position, c.closed_at, c.closed_by, c.reason, c.proposed_by) for c in booking.closes],
             )
+        self._write_pay_rules(curs, booking)
+
+    def _write_pay_rules(self, curs: Any, booking: Booking) -> None:
+        if booking.pay_rules:
+            p = self.P
+            curs.executemany(
+                f"INSERT INTO {self._t('pay_rules')} ({PAY_RULES_COLUMNS}) VALUES ({p}, {p}, {p}, {p})",
+                [(r.position, r.version, r.effective_from, r.rules) for r in booking.pay_rules],
+            )
+
+    def _pay_rules(self, curs: Any) -> list[PayRulesRow]:
+        return [PayRulesRow(*r) for r in self._all(curs, f"SELECT {PAY_RULES_COLUMNS} FROM {self._t('pay_rules')} ORDER BY position")]
 
     # -- reading -----------------------------------------------------------------------
 
@@ -377,7 +415,7 @@ class LedgerQueries:
         return list(dict.fromkeys((r[0], r[1], r[2]) for r in rows))
 
     def statements(self, month: str, *, upto: int, after_employee: str, limit: int) -> list[StatementRows]:
-        """Per employee (in id order, after `after_employee`), the lines booked in pay month `month`."""
+        """Per employee (in id order, after `after_employee`), the lines booked in pay month `month` up to `upto`, summed."""
         p, lines = self.P, self._t("balance_lines")
         with self._cursor(commit=False) as curs:
             employees = [
@@ -393,39 +431,83 @@ class LedgerQueries:
                 return []
             scope = f"booked_month = {p} AND position <= {p} AND employee_id IN {self._in(employees)}"
             params = [month, upto, *employees]
-            dimensions = self._all(
-                curs,
-                f"SELECT employee_id, dimension, sum(points), sum(weighted_points) FROM {lines} WHERE {scope} "
-                "GROUP BY employee_id, dimension ORDER BY employee_id, dimension",
-                params,
-            )
-            adjustments = self._all(
+            sums = self._all(
                 curs,
                 f"SELECT employee_id, month, dimension, sum(points), sum(weighted_points) FROM {lines} WHERE {scope} "
-                "AND month <> booked_month GROUP BY employee_id, month, dimension ORDER BY employee_id, month, dimension",
+                "GROUP BY employee_id, month, dimension ORDER BY employee_id, month, dimension",
                 params,
             )
             counts = dict(
-                (r[0], int(r[1] or 0))
-                for r in self._all(curs, f"SELECT employee_id, sum(event_delta) FROM {lines} WHERE {scope} GROUP BY employee_id", params)
+                (r[0], int(r[1]))
+                for r in self._all(
+                    curs, f"SELECT employee_id, count(DISTINCT event_id) FROM {lines} WHERE {scope} GROUP BY employee_id", params
+                )
+            )
+            values = self._all(
+                curs,
+                f"SELECT employee_id, point_value, sum(weighted_points) FROM {lines} WHERE {scope} "
+                "GROUP BY employee_id, point_value ORDER BY employee_id, point_value",
+                params,
             )
         return [
             StatementRows(
                 employee_id=e,
-                dimensions=_units([r[1:] for r in dimensions if r[0] == e]),
-                adjustments=tuple((r[1], r[2], from_units(int(r[3])), from_units(int(r[4]))) for r in adjustments if r[0] == e),
+                work=_units([(r[2], r[3], r[4]) for r in sums if r[0] == e and r[1] == month]),
+                adjustments=tuple((r[1], r[2], from_units(int(r[3])), from_units(int(r[4]))) for r in sums if r[0] == e and r[1] != month),
                 event_count=counts.get(e, 0),
+                valued=tuple((r[1], from_units(int(r[2]))) for r in values if r[0] == e),
             )
             for e in employees
         ]
 
+    def valued_months(self, employee_ids: Sequence[str], before: str) -> dict[str, dict[str, list[tuple[str, Decimal]]]]:
+        """Per employee and pay month before `before`: (point value, weighted points) as booked now."""
+        found: dict[str, dict[str, list[tuple[str, Decimal]]]] = {}
+        with self._cursor(commit=False) as curs:
+            for start in range(0, len(employee_ids), 400):
+                chunk = list(employee_ids[start : start + 400])
+                for employee_id, month, value, weighted in self._all(
+                    curs,
+                    f"SELECT employee_id, booked_month, point_value, sum(weighted_points) FROM {self._t('balance_dimensions')} "
+                    f"WHERE employee_id IN {self._in(chunk)} AND booked_month < {self.P} GROUP BY employee_id, booked_month, point_value",
+                    [*chunk, before],
+                ):
+                    found.setdefault(employee_id, {}).setdefault(month, []).append((value, from_units(int(weighted))))
+        return found
+
+    def valued_lines(self, employee_ids: Sequence[str], months: Sequence[str], upto: int) -> dict[str, dict[str, list[tuple[str, Decimal]]]]:
+        """Per employee and pay month in `months`: (point value, weighted points) of the lines booked up to position `upto`."""
+        found: dict[str, dict[str, list[tuple[str, Decimal]]]] = {}
+        with self._cursor(commit=False) as curs:
+            for start in range(0, len(employee_ids), 400):
+                chunk = list(employee_ids[start : start + 400])
+                for employee_id, month, value, weighted in self._all(
+                    curs,
+                    f"SELECT employee_id, booked_month, point_value, sum(weighted_points) FROM {self._t('balance_lines')} "
+                    f"WHERE employee_id IN {self._in(chunk)} AND booked_month IN {self._in(months)} AND position <= {self.P} "
+                    "GROUP BY employee_id, booked_month, point_value",
+                    [*chunk, *months, upto],
+                ):
+                    found.setdefault(employee_id, {}).setdefault(month, []).append((value, from_units(int(weighted))))
+        return found
+
     def closes(self) -> list[PeriodCloseRow]:
         with self._cursor(commit=False) as curs:
-            rows = self._all(curs, f"SELECT period, position, closed_at, closed_by, reason FROM {self._t('pay_periods')} ORDER BY period")
+            rows = self._all(curs, f"SELECT {CLOSE_COLUMNS} FROM {self._t('pay_periods')} ORDER BY period")
         return [PeriodCloseRow(*r) for r in rows]
 
-    def entries_after(self, position: int, limit: int) -> tuple[list[LineRow], list[PeriodCloseRow]]:
-        """Booked lines and period closes after `position`, in log order, whole positions only."""
+    def pay_rules(self) -> list[PayRulesRow]:
+        """Every published version's [pay] table, in publication order, with its position."""
+        with self._cursor(commit=False) as curs:
+            return self._pay_rules(curs)
+
+    def first_booked_month(self) -> str:
+        """The earliest pay month with any line booked in it ("" when nothing is booked)."""
+        with self._cursor(commit=False) as curs:
+            return str(self._all(curs, f"SELECT min(booked_month) FROM {self._t('balance_lines')}")[0][0] or "")
+
+    def entries_after(self, position: int, limit: int) -> tuple[list[LineRow], list[PeriodCloseRow], list[PayRulesRow]]:
+        """Booked lines, period closes and published pay rules after `position`, in log order, whole positions only."""
         p = self.P
         with self._cursor(commit=False) as curs:
             lines = [
@@ -439,11 +521,14 @@ class LedgerQueries:
                 )
             ]
             last = lines[-1].position if lines else None
-            closes_sql = f"SELECT period, position, closed_at, closed_by, reason FROM {self._t('pay_periods')} WHERE position > {p}"
-            closes = [PeriodCloseRow(*r) for r in self._all(curs, closes_sql + " ORDER BY position", [position])]
+            closes_sql = f"SELECT {CLOSE_COLUMNS} FROM {self._t('pay_periods')} WHERE position > {p} ORDER BY position"
+            closes = [PeriodCloseRow(*r) for r in self._all(curs, closes_sql, [position])]
+            rules_sql = f"SELECT {PAY_RULES_COLUMNS} FROM {self._t('pay_rules')} WHERE position > {p} ORDER BY position"
+            rules = [PayRulesRow(*r) for r in self._all(curs, rules_sql, [position])]
         if last is not None:
             closes = [c for c in closes if c.position < last]
-        return lines, closes
+            rules = [r for r in rules if r.position < last]
+        return lines, closes, rules
 
     def work_events(self, where: Sequence[tuple[str, str, Any]], *, newest_first: bool, after: int, limit: int) -> list[AuditRow]:
         """Audit rows matching every (column, operator, value) filter, in log order, after a keyset position."""
@@ -632,14 +717,15 @@ class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
         if booking.lines:
             self._insert_lines(curs, booking.lines)
         if booking.dimensions:
-            employees, months, dimensions, points, weighted = zip(*booking.dimensions)
+            employees, months, dimensions, values, points, weighted = zip(*booking.dimensions)
             curs.execute(
-                f"INSERT INTO {self._t('balance_dimensions')} AS t (employee_id, booked_month, dimension, points, weighted_points) "
-                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[]) "
-                "ON CONFLICT (employee_id, booked_month, dimension) DO UPDATE SET points = t.points + excluded.points, "
+                f"INSERT INTO {self._t('balance_dimensions')} AS t (employee_id, booked_month, dimension, point_value, points, "
+                "weighted_points) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[]) "
+                "ON CONFLICT (employee_id, booked_month, dimension, point_value) DO UPDATE SET points = t.points + excluded.points, "
                 "weighted_points = t.weighted_points + excluded.weighted_points",
-                (array_text(employees), array_text(months), array_text(dimensions), int_array_text(points), int_array_text(weighted)),
-            )
+                (array_text(employees), array_text(months), array_text(dimensions), array_text(values), int_array_text(points),
+                 int_array_text(weighted)),
+            )  # fmt: skip
         if booking.usage:
             employees, rules, scopes, used = zip(*booking.usage)
             curs.execute(
@@ -662,9 +748,10 @@ class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
             )
         if booking.closes:
             self._copy(
-                curs, "pay_periods", ("period", "position", "closed_at", "closed_by", "reason"),
-                [(c.period, c.position, c.closed_at, c.closed_by, c.reason) for c in booking.closes],
+                curs, "pay_periods", ("period", "position", "closed_at", "closed_by", "reason", "proposed_by"),
+                [(c.period, c.position, c.closed_at, c.closed_by, c.reason, c.proposed_by) for c in booking.closes],
             )  # fmt: skip
+        self._write_pay_rules(curs, booking)
 
 
 class SQLiteBalanceView(LedgerQueries, SQLiteTrackingRecorder):

@@ -49,7 +49,7 @@ _RECORDED = re.compile(
     r'"role":' + _S + ","
     r'"outlet_id":' + _S + ","
     r'"outlet_requested":(?:true|false),'
-    r'"outlet_class":' + _N + ","
+    r'"outlet_class":' + _S + ","
     r'"kind":' + _S + ","
     r'"quantity":\{"_type_":"decimal_str","_data_":' + _S + r"\},"
     r'"occurred_on":\{"_type_":"date_iso","_data_":' + _S + r"\},"
@@ -119,8 +119,8 @@ class EventDecoder:
             event_id = str(originator_id)
         else:
             return None
-        (timestamp, request_id, employee_id, role, outlet_id, kind, quantity, occurred_on, occurred_at, recorded_by, source,
-         attributes, lines) = m.groups()  # fmt: skip
+        (timestamp, request_id, employee_id, role, outlet_id, outlet_class, kind, quantity, occurred_on, occurred_at, recorded_by,
+         source, attributes, lines) = m.groups()  # fmt: skip
         attributes_text = self._attributes.get(attributes)
         if attributes_text is None:
             if '"_type_"' in attributes or '"_data_"' in attributes:
@@ -144,7 +144,7 @@ class EventDecoder:
             (
                 event_id, employee_id, outlet_id, role, kind, quantity_text, day[0],
                 "" if occurred_at is None else instant_text(datetime.fromisoformat(occurred_at)), recorded_at,
-                recorded_by, source, request_id, attributes_text, day[1], day[2], line_facts_,
+                recorded_by, source, request_id, attributes_text, day[1], day[2], line_facts_, outlet_class,
             ),
         )  # fmt: skip
 

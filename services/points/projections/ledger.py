@@ -7,6 +7,12 @@ The views do the reading and writing, in one transaction.
 Every row carries two months: `month`, the business month of the work, and `booked_month`,
 the pay period it is booked in. They differ only for adjustments: a line whose business
 month is already closed is booked in the first open month, so a closed period never moves.
+
+Every row also says who earned it where (employee, outlet, role, outlet class) and what one
+of its weighted points is worth (`point_value`): the value the policy in force on its
+business date declares, as published when the line is booked (policy publications are in
+the log, so a rebuild values every line as it was valued first). A reversal undoes a line
+at the value it was booked with, so money, like points, nets out exactly.
 """
 
 from __future__ import annotations
@@ -18,8 +24,10 @@ from datetime import date, datetime, timezone
 from decimal import Decimal
 from typing import NamedTuple
 
+from points.domain.pay import PayRules, pay_rules_of_text
 from points.domain.periods import PayCalendar, booking_month
 from points.domain.policy import POINTS_PLACES, PointsLine, apply_caps, cap_keys
+from points.domain.policy_book import PolicyBook
 from points.domain.work import WorkEvent
 
 CapKey = tuple[str, str, str]  # (employee, rule, "day:YYYY-MM-DD" | "month:YYYY-MM")
@@ -96,7 +104,11 @@ class LineRow(NamedTuple):
     entry: str
     booked_month: str
     recorded_at: str
-    event_delta: int = 0  # +1 on the first line of a recorded or amended fact, -1 on the first reversal line
+    event_delta: int  # +1 on the first line of a recorded or amended fact, -1 on the first reversal line
+    outlet_id: str  # where the work was done
+    role: str  # the employee's role when they did it
+    outlet_class: str
+    point_value: str  # what one weighted point is worth ("": no value declared)
 
 
 LINE_COLUMNS = LineRow._fields
@@ -116,6 +128,10 @@ class NetLine:
     policy_version: str
     dimension: str
     multiplier: str
+    outlet_id: str
+    role: str
+    outlet_class: str
+    point_value: str
     points: int
     weighted_points: int
 
@@ -161,17 +177,19 @@ class WorkFacts(NamedTuple):
     month: str
     day: date
     lines: tuple[LineFacts, ...]
+    outlet_class: str
 
 
 def work_facts(event: WorkEvent.Recorded | WorkEvent.Rescored | WorkEvent.Amended) -> WorkFacts:
-    """The facts of a domain event (a Rescored or an Amended event has no audit columns of its own: they are empty)."""
+    """The facts of a domain event (a Rescored or an Amended event has no audit columns of its own: they are
+    empty, but for the outlet, role and class of its lines, "" when the event does not say: then they stay)."""
     day = event.occurred_on
     recorded = isinstance(event, WorkEvent.Recorded)
     return WorkFacts(
         event_id=str(event.originator_id),
         employee_id=event.employee_id,
-        outlet_id=event.outlet_id if recorded else "",
-        role=event.role if recorded else "",
+        outlet_id=event.outlet_id,
+        role=event.role,
         kind=event.kind,
         quantity=str(event.quantity),
         occurred_on=day.isoformat(),
@@ -184,12 +202,16 @@ def work_facts(event: WorkEvent.Recorded | WorkEvent.Rescored | WorkEvent.Amende
         month=month_of_day(day),
         day=day,
         lines=tuple(line_facts(line) for line in event.lines),
+        outlet_class=event.outlet_class,
     )
 
 
 CORRECTIONS = (WorkEvent.Rescored, WorkEvent.Reversed, WorkEvent.Amended)
 WITH_LINES = (WorkEvent.Recorded, WorkEvent.Rescored, WorkEvent.Amended)
-LedgerEvent = WorkFacts | WorkEvent.Recorded | WorkEvent.Rescored | WorkEvent.Reversed | WorkEvent.Amended | PayCalendar.PeriodClosed
+LedgerEvent = (
+    WorkFacts | WorkEvent.Recorded | WorkEvent.Rescored | WorkEvent.Reversed | WorkEvent.Amended | PayCalendar.PeriodClosed
+    | PolicyBook.Published
+)  # fmt: skip
 
 
 @dataclass
@@ -234,6 +256,46 @@ class PeriodCloseRow:
     closed_at: str
     closed_by: str
     reason: str
+    proposed_by: str = ""  # "" for a close without a proposal
+
+
+@dataclass(frozen=True)
+class PayRulesRow:
+    """A published policy version's [pay] table, at its place in the log ("" rules: the version declares none)."""
+
+    position: int
+    version: str
+    effective_from: str
+    rules: str  # PayRules.to_json()
+
+    def parsed(self) -> PayRules | None:
+        return PayRules.from_json(self.rules) if self.rules else None
+
+
+class PointValues:
+    """What a weighted point is worth on a date, for a role and outlet class, under the versions published so far."""
+
+    def __init__(self, rows: list[PayRulesRow]) -> None:
+        self.schedule: list[tuple[str, PayRules | None]] = []  # (effective_from, rules), in publication (and date) order
+        self._values: dict[tuple[int, str, str], str] = {}
+        for row in rows:
+            self.add(row)
+
+    def add(self, row: PayRulesRow) -> None:
+        self.schedule.append((row.effective_from, row.parsed()))
+
+    def value(self, occurred_on: str, role: str, outlet_class: str) -> str:
+        index = -1
+        for i, (effective_from, _) in enumerate(self.schedule):
+            if effective_from <= occurred_on:
+                index = i
+        key = (index, role, outlet_class)
+        value = self._values.get(key)
+        if value is None:
+            rules = self.schedule[index][1] if index >= 0 else None
+            found = rules.value_of(role, outlet_class) if rules is not None else None
+            value = self._values[key] = "" if found is None else str(found)
+        return value
 
 
 AUDIT_EVENT_COLUMNS = (
@@ -248,38 +310,59 @@ CORRECTION_COLUMNS = (
 @dataclass
 class Booking:
     lines: list[LineRow]
-    dimensions: list[tuple[str, str, str, int, int]]  # employee, booked month, dimension, points, weighted
+    dimensions: list[tuple[str, str, str, str, int, int]]  # employee, booked month, dimension, point value, points, weighted
     usage: list[tuple[str, str, str, int]]  # employee, rule, scope, used (only keys this page touched)
     closes: list[PeriodCloseRow]
+    pay_rules: list[PayRulesRow] = field(default_factory=list)
     audit_events: list[tuple[object, ...]] = field(default_factory=list)  # AUDIT_EVENT_COLUMNS
     corrections: list[tuple[object, ...]] = field(default_factory=list)  # CORRECTION_COLUMNS
     statuses: list[tuple[str, str]] = field(default_factory=list)  # (status, event_id)
 
 
 class _Ledger:
-    def __init__(self, usage_units: dict[CapKey, int], booked: dict[str, list[NetLine]], closed_through: str) -> None:
+    def __init__(
+        self, usage_units: dict[CapKey, int], booked: dict[str, list[NetLine]], closed: set[str], values: PointValues
+    ) -> None:
         self.usage = {key: from_units(units) for key, units in usage_units.items()}
         self.touched: set[CapKey] = set()
         # What is booked per event: NetLines read from the view, or this page's LineRows (same field names).
         self.net: dict[str, list[NetLine] | list[LineRow]] = {event_id: list(lines) for event_id, lines in booked.items()}
-        self.closed_through = closed_through
+        self.closed = set(closed)
+        self._booked_in: dict[str, str] = {}  # business month -> pay month, while the closed months stay as they are
+        self.values = values
         self.lines: list[LineRow] = []
-        self.dimensions: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+        self.dimensions: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         self.closes: list[PeriodCloseRow] = []
+        self.pay_rules: list[PayRulesRow] = []
         self.audit_events: list[tuple[object, ...]] = []
         self.corrections: list[tuple[object, ...]] = []
         self.statuses: list[tuple[str, str]] = []
 
+    def booked_in(self, month: str) -> str:
+        booked = self._booked_in.get(month)
+        if booked is None:
+            booked = self._booked_in[month] = booking_month(month, self.closed)
+        return booked
+
     def row(self, row: LineRow) -> None:
         self.lines.append(row)
-        sums = self.dimensions[(row.employee_id, row.booked_month, row.dimension)]
+        sums = self.dimensions[(row.employee_id, row.booked_month, row.dimension, row.point_value)]
         sums[0] += row.points
         sums[1] += row.weighted_points
 
-    def book_lines(self, position: int, facts: WorkFacts, first_line_no: int, entry: str, counts: int) -> None:
+    def book_lines(
+        self, position: int, facts: WorkFacts, first_line_no: int, entry: str, counts: int, before: NetLine | LineRow | None = None
+    ) -> None:
+        """Books the fact's lines; `before` is a line booked for the event earlier, whose outlet, role and
+        class stand where the fact does not say (a rescore, an amendment recorded before they were kept)."""
         event_id, employee_id, recorded_at, month = facts.event_id, facts.employee_id, facts.recorded_at, facts.month
         head = (event_id, employee_id, month, facts.occurred_on, facts.kind, facts.quantity)
-        booked_month = booking_month(month, self.closed_through)
+        booked_month = self.booked_in(month)
+        outlet_id, role, outlet_class = facts.outlet_id, facts.role, facts.outlet_class
+        if before is not None:
+            outlet_id, role = outlet_id or before.outlet_id, role or before.role
+            outlet_class = outlet_class or before.outlet_class
+        who = (outlet_id, role, outlet_class, self.values.value(facts.occurred_on, role, outlet_class))
         booked = []
         for offset, line in enumerate(facts.lines):
             tail = line.tail
@@ -289,7 +372,7 @@ class _Ledger:
                 tail = (*tail[:5], to_units(capped.points), to_units(capped.weighted_points), capped.cap_applied)
             row = tuple.__new__(
                 LineRow,
-                (position, first_line_no + offset, *head, *tail, entry, booked_month, recorded_at, counts if offset == 0 else 0),
+                (position, first_line_no + offset, *head, *tail, entry, booked_month, recorded_at, counts if offset == 0 else 0, *who),
             )
             self.row(row)
             booked.append(row)
@@ -306,8 +389,9 @@ class _Ledger:
                     rule_id=net.rule_id, policy_version=net.policy_version, dimension=net.dimension,
                     multiplier=net.multiplier, points_before_cap=-net.points, points=-net.points,
                     weighted_points=-net.weighted_points, cap_applied="", entry="reversal",
-                    booked_month=booking_month(net.month, self.closed_through),
-                    recorded_at=instant_text(event.timestamp), event_delta=counts if line_no == 0 else 0,
+                    booked_month=self.booked_in(net.month), recorded_at=instant_text(event.timestamp),
+                    event_delta=counts if line_no == 0 else 0, outlet_id=net.outlet_id, role=net.role,
+                    outlet_class=net.outlet_class, point_value=net.point_value,
                 )  # fmt: skip
             )
             if net.points > 0:
@@ -334,6 +418,19 @@ class _Ledger:
                 (position, event_id, "rescore", event.recalculation_id, event.reason, event.rescored_by, at, "", "", "")
             )
 
+    def close(self, position: int, event: PayCalendar.PeriodClosed) -> None:
+        self.closed.add(event.period)
+        self._booked_in.clear()
+        self.closes.append(
+            PeriodCloseRow(event.period, position, instant_text(event.timestamp), event.closed_by, event.reason, event.proposed_by)
+        )
+
+    def publish(self, position: int, event: PolicyBook.Published) -> None:
+        rules = pay_rules_of_text(event.document)
+        row = PayRulesRow(position, event.version, event.effective_from.isoformat(), rules.to_json() if rules else "")
+        self.pay_rules.append(row)
+        self.values.add(row)
+
     def take(self, position: int, event: LedgerEvent) -> None:
         if type(event) is WorkEvent.Recorded:
             event = work_facts(event)
@@ -341,35 +438,40 @@ class _Ledger:
             self.audit_events.append((position, *event[:13], "recorded"))
             self.book_lines(position, event, 0, "recorded", counts=+1)
         elif isinstance(event, PayCalendar.PeriodClosed):
-            self.closed_through = event.period
-            self.closes.append(PeriodCloseRow(event.period, position, instant_text(event.timestamp), event.closed_by, event.reason))
-        elif isinstance(event, WorkEvent.Rescored):  # the event's count moves to its new lines with the points
-            self.audit(position, event)
-            self.book_lines(position, work_facts(event), self.reverse(position, event, counts=-1), "rescored", counts=+1)
+            self.close(position, event)
+        elif isinstance(event, PolicyBook.Published):
+            self.publish(position, event)
         elif isinstance(event, WorkEvent.Reversed):
             self.audit(position, event)
             self.reverse(position, event, counts=-1)
-        else:
+        else:  # rescored or amended: the event's count moves to its new lines with the points
             self.audit(position, event)
-            self.book_lines(position, work_facts(event), self.reverse(position, event, counts=-1), "amended", counts=+1)
+            before = self.net.get(str(event.originator_id)) or [None]
+            entry = "rescored" if isinstance(event, WorkEvent.Rescored) else "amended"
+            self.book_lines(position, work_facts(event), self.reverse(position, event, counts=-1), entry, counts=+1, before=before[0])
 
 
 def book(
-    page: Page, usage_units: dict[CapKey, int], booked: dict[str, list[NetLine]] | None = None, closed_through: str = ""
+    page: Page,
+    usage_units: dict[CapKey, int],
+    booked: dict[str, list[NetLine]] | None = None,
+    closed: set[str] | frozenset[str] = frozenset(),
+    values: PointValues | None = None,
 ) -> Booking:
     """Books every event of the page, in log order.
 
-    `booked` holds, for each event the page corrects, what was booked for it before;
-    `closed_through` is the last closed pay period before the page.
+    `booked` holds, for each event the page corrects, what was booked for it before; `closed`
+    the pay months closed before the page; `values` the point values published before it.
     """
-    ledger = _Ledger(usage_units, booked or {}, closed_through)
+    ledger = _Ledger(usage_units, booked or {}, set(closed), values or PointValues([]))
     for position, event in page.events:
         ledger.take(position, event)
     return Booking(
         lines=ledger.lines,
-        dimensions=[(e, m, d, p, w) for (e, m, d), (p, w) in sorted(ledger.dimensions.items())],
+        dimensions=[(e, m, d, v, p, w) for (e, m, d, v), (p, w) in sorted(ledger.dimensions.items())],
         usage=[(e, r, s, to_units(ledger.usage[(e, r, s)])) for (e, r, s) in sorted(ledger.touched) if (e, r, s) in ledger.usage],
         closes=ledger.closes,
+        pay_rules=ledger.pay_rules,
         audit_events=ledger.audit_events,
         corrections=ledger.corrections,
         statuses=ledger.statuses,

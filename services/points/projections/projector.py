@@ -25,6 +25,7 @@ from psycopg.rows import tuple_row
 from psycopg.sql import SQL, Identifier
 
 from points.domain.periods import PayCalendar
+from points.domain.policy_book import PolicyBook
 from points.domain.work import WorkEvent
 from points.projections.balances import BalanceView, ProjectionConflict
 from points.projections.decoding import EventDecoder
@@ -40,6 +41,7 @@ LEDGER_TOPICS = frozenset(
         get_topic(WorkEvent.Reversed),
         get_topic(WorkEvent.Amended),
         get_topic(PayCalendar.PeriodClosed),
+        get_topic(PolicyBook.Published),  # its [pay] table values the lines booked after it
     }
 )
 POSTGRES_PAGE_SIZE = 5000  # events per page (and transaction) on PostgreSQL: fewer round trips and commits

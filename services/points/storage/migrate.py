@@ -7,6 +7,7 @@ start with table creation off.
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from contextlib import closing
 from pathlib import Path
@@ -16,9 +17,12 @@ import psycopg
 from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
+from points.projections.balances import TABLES as VIEW_TABLES
 from points.projections.balances import PostgresBalanceView, SQLiteBalanceView
 from points.storage.chain import CHAIN_TABLE, GENESIS, link
 from points.storage.settings import StoreSettings
+
+log = logging.getLogger(__name__)
 
 MIGRATION_LOCK = 0x706F696E7473  # "points"
 APPLICATION_NAME = "points"
@@ -26,8 +30,10 @@ VIEW_NAME = "balances"
 REQUIRED_TABLES = (
     "points_events", "points_chain", "balance_lines", "balance_dimensions", "balance_caps", "pay_periods",
     "audit_events", "audit_corrections", "access_records", "ranking_outlets", "ranking_assignments", "ranking_directory",
-    "balances_tracking",
+    "pay_rules", "balances_tracking",
 )  # fmt: skip
+# A column of this release's view per table: a view without one is from an older release (see _drop_older_view).
+VIEW_MARKERS = {"balance_lines": "point_value", "balance_dimensions": "point_value", "pay_periods": "proposed_by"}
 
 
 def postgres_conninfo(store: StoreSettings) -> dict[str, str]:
@@ -68,16 +74,62 @@ def migrate(store: StoreSettings) -> None:
                 _create_event_store(store)
                 _protect_postgres(conn, store.schema)
                 _backfill_chain_postgres(conn, store.schema)
+                _drop_older_view_postgres(conn, store.schema)
                 construct_view(store, create_table=True).datastore.close()
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     else:
         _create_event_store(store)
         _protect_and_backfill_sqlite(store.sqlite_path)
+        _drop_older_view_sqlite(store.sqlite_path)
         construct_view(store, create_table=True).datastore.close()
 
 
 APPEND_ONLY_TABLES = ("points_events", CHAIN_TABLE)
+OLDER_VIEW = (
+    "the balance view was made by an older release (it lacks columns this one books: who earned each line where, "
+    "what a point is worth, who proposed a close); dropped it: the projector rebuilds it from the event log"
+)
+
+
+def _drop_older_view_postgres(conn: psycopg.Connection, schema: str) -> None:
+    """Drops the view tables when they lack this release's columns (derived data: the projector books them again)."""
+    older = False
+    for table, column in VIEW_MARKERS.items():
+        exists = conn.execute("SELECT to_regclass(%s)", (f'"{schema}"."{table}"',)).fetchone()
+        if exists is None or exists[0] is None:
+            continue
+        found = conn.execute(
+            "SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = %s AND column_name = %s",
+            (schema, table, column),
+        ).fetchone()
+        older = older or found is None
+    if not older:
+        return
+    with conn.transaction():
+        for table in VIEW_TABLES:
+            conn.execute(f'DROP TABLE IF EXISTS "{schema}"."{table}"')
+        if conn.execute("SELECT to_regclass(%s)", (f'"{schema}"."{VIEW_NAME}_tracking"',)).fetchone()[0] is not None:  # type: ignore[index]
+            conn.execute(f'DELETE FROM "{schema}"."{VIEW_NAME}_tracking" WHERE application_name = %s', (APPLICATION_NAME,))
+    log.warning("%s", OLDER_VIEW)
+
+
+def _drop_older_view_sqlite(path: str) -> None:
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        older = any(
+            table in tables and column not in {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            for table, column in VIEW_MARKERS.items()
+        )
+        if not older:
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        for table in VIEW_TABLES:
+            conn.execute(f"DROP TABLE IF EXISTS {table}")
+        if "tracking" in tables:
+            conn.execute("DELETE FROM tracking WHERE application_name = ?", (APPLICATION_NAME,))
+        conn.execute("COMMIT")
+    log.warning("%s", OLDER_VIEW)
 
 
 def _protect_postgres(conn: psycopg.Connection, schema: str) -> None:

@@ -23,43 +23,51 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from points.v1 import directory_pb2 as points_dot_v1_dot_directory__pb2
+from points.v1 import policies_pb2 as points_dot_v1_dot_policies__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18points/v1/balances.proto\x12\tpoints.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\x7f\n\x11GetBalanceRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x14\n\x0cmin_position\x18\x03 \x01(\x03\x12/\n\x0b\x61s_known_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"M\n\x0f\x44imensionPoints\x12\x11\n\tdimension\x18\x01 \x01(\t\x12\x0e\n\x06points\x18\x02 \x01(\t\x12\x17\n\x0fweighted_points\x18\x03 \x01(\t\"\x82\x01\n\x07\x42\x61lance\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\t\x12.\n\ndimensions\x18\x04 \x03(\x0b\x32\x1a.points.v1.DimensionPoints\x12\x13\n\x0b\x65vent_count\x18\x05 \x01(\x03\"K\n\x12GetBalanceResponse\x12#\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x12.points.v1.Balance\x12\x10\n\x08position\x18\x02 \x01(\x03\"y\n\x15\x45xplainBalanceRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x14\n\x0cmin_position\x18\x03 \x01(\x03\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"\xb7\x02\n\rExplainedLine\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x13\n\x0boccurred_on\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\t\x12\x0f\n\x07rule_id\x18\x06 \x01(\t\x12\x16\n\x0epolicy_version\x18\x07 \x01(\t\x12\x11\n\tdimension\x18\x08 \x01(\t\x12\x12\n\nmultiplier\x18\t \x01(\t\x12\x19\n\x11points_before_cap\x18\n \x01(\t\x12\x13\n\x0b\x63\x61p_applied\x18\x0b \x01(\t\x12\x0e\n\x06points\x18\x0c \x01(\t\x12\x17\n\x0fweighted_points\x18\r \x01(\t\x12\r\n\x05\x65ntry\x18\x0e \x01(\t\x12\x15\n\rbooked_period\x18\x0f \x01(\t\"\x91\x01\n\x16\x45xplainBalanceResponse\x12#\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x12.points.v1.Balance\x12\'\n\x05lines\x18\x02 \x03(\x0b\x32\x18.points.v1.ExplainedLine\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\x10\n\x08position\x18\x04 \x01(\x03\"d\n\x15ListStatementsRequest\x12\x0e\n\x06period\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x14\n\x0cmin_position\x18\x04 \x01(\x03\"]\n\nAdjustment\x12\x13\n\x0b\x66rom_period\x18\x01 \x01(\t\x12\x11\n\tdimension\x18\x02 \x01(\t\x12\x0e\n\x06points\x18\x03 \x01(\t\x12\x17\n\x0fweighted_points\x18\x04 \x01(\t\"\xda\x01\n\tStatement\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\t\x12.\n\ndimensions\x18\x04 \x03(\x0b\x32\x1a.points.v1.DimensionPoints\x12*\n\x0b\x61\x64justments\x18\x05 \x03(\x0b\x32\x15.points.v1.Adjustment\x12\x13\n\x0b\x65vent_count\x18\x06 \x01(\x03\x12\x0e\n\x06\x63losed\x18\x07 \x01(\x08\x12\x18\n\x10statement_digest\x18\x08 \x01(\t\"m\n\x16ListStatementsResponse\x12(\n\nstatements\x18\x01 \x03(\x0b\x32\x14.points.v1.Statement\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08position\x18\x03 \x01(\x03\"+\n\x12WatchLedgerRequest\x12\x15\n\rfrom_position\x18\x01 \x01(\x03\"E\n\x0cPeriodClosed\x12\x0e\n\x06period\x18\x01 \x01(\t\x12\x11\n\tclosed_by\x18\x02 \x01(\t\x12\x12\n\nclose_time\x18\x03 \x01(\t\"\x80\x01\n\x13WatchLedgerResponse\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\'\n\x05lines\x18\x02 \x03(\x0b\x32\x18.points.v1.ExplainedLine\x12.\n\rperiod_closed\x18\x03 \x01(\x0b\x32\x17.points.v1.PeriodClosed2\xd9\x02\n\x0e\x42\x61lanceService\x12I\n\nGetBalance\x12\x1c.points.v1.GetBalanceRequest\x1a\x1d.points.v1.GetBalanceResponse\x12U\n\x0e\x45xplainBalance\x12 .points.v1.ExplainBalanceRequest\x1a!.points.v1.ExplainBalanceResponse\x12U\n\x0eListStatements\x12 .points.v1.ListStatementsRequest\x1a!.points.v1.ListStatementsResponse\x12N\n\x0bWatchLedger\x12\x1d.points.v1.WatchLedgerRequest\x1a\x1e.points.v1.WatchLedgerResponse0\x01\x62\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18points/v1/balances.proto\x12\tpoints.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19points/v1/directory.proto\x1a\x18points/v1/policies.proto\"\x7f\n\x11GetBalanceRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x14\n\x0cmin_position\x18\x03 \x01(\x03\x12/\n\x0b\x61s_known_at\x18\x04 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\"M\n\x0f\x44imensionPoints\x12\x11\n\tdimension\x18\x01 \x01(\t\x12\x0e\n\x06points\x18\x02 \x01(\t\x12\x17\n\x0fweighted_points\x18\x03 \x01(\t\"\x82\x01\n\x07\x42\x61lance\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\t\x12.\n\ndimensions\x18\x04 \x03(\x0b\x32\x1a.points.v1.DimensionPoints\x12\x13\n\x0b\x65vent_count\x18\x05 \x01(\x03\"K\n\x12GetBalanceResponse\x12#\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x12.points.v1.Balance\x12\x10\n\x08position\x18\x02 \x01(\x03\"y\n\x15\x45xplainBalanceRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x14\n\x0cmin_position\x18\x03 \x01(\x03\x12\x11\n\tpage_size\x18\x04 \x01(\x05\x12\x12\n\npage_token\x18\x05 \x01(\t\"\xd1\x03\n\rExplainedLine\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x13\n\x0boccurred_on\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x10\n\x08quantity\x18\x05 \x01(\t\x12\x0f\n\x07rule_id\x18\x06 \x01(\t\x12\x16\n\x0epolicy_version\x18\x07 \x01(\t\x12\x11\n\tdimension\x18\x08 \x01(\t\x12\x12\n\nmultiplier\x18\t \x01(\t\x12\x19\n\x11points_before_cap\x18\n \x01(\t\x12\x13\n\x0b\x63\x61p_applied\x18\x0b \x01(\t\x12\x0e\n\x06points\x18\x0c \x01(\t\x12\x17\n\x0fweighted_points\x18\r \x01(\t\x12\r\n\x05\x65ntry\x18\x0e \x01(\t\x12\x15\n\rbooked_period\x18\x0f \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x10 \x01(\t\x12\x11\n\toutlet_id\x18\x11 \x01(\t\x12\x1d\n\x04role\x18\x12 \x01(\x0e\x32\x0f.points.v1.Role\x12,\n\x0coutlet_class\x18\x13 \x01(\x0e\x32\x16.points.v1.OutletClass\x12\x13\n\x0bpoint_value\x18\x14 \x01(\t\x12\x0e\n\x06period\x18\x15 \x01(\t\"\x91\x01\n\x16\x45xplainBalanceResponse\x12#\n\x07\x62\x61lance\x18\x01 \x01(\x0b\x32\x12.points.v1.Balance\x12\'\n\x05lines\x18\x02 \x03(\x0b\x32\x18.points.v1.ExplainedLine\x12\x17\n\x0fnext_page_token\x18\x03 \x01(\t\x12\x10\n\x08position\x18\x04 \x01(\x03\"d\n\x15ListStatementsRequest\x12\x0e\n\x06period\x18\x01 \x01(\t\x12\x11\n\tpage_size\x18\x02 \x01(\x05\x12\x12\n\npage_token\x18\x03 \x01(\t\x12\x14\n\x0cmin_position\x18\x04 \x01(\x03\"]\n\nAdjustment\x12\x13\n\x0b\x66rom_period\x18\x01 \x01(\t\x12\x11\n\tdimension\x18\x02 \x01(\t\x12\x0e\n\x06points\x18\x03 \x01(\t\x12\x17\n\x0fweighted_points\x18\x04 \x01(\t\"\x81\x01\n\x11StatementEmployee\x12\x0c\n\x04name\x18\x01 \x01(\t\x12\x11\n\toutlet_id\x18\x02 \x01(\t\x12,\n\x0coutlet_class\x18\x03 \x01(\x0e\x32\x16.points.v1.OutletClass\x12\x1d\n\x04role\x18\x04 \x01(\x0e\x32\x0f.points.v1.Role\"\xe5\x01\n\x0cStatementPay\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x14\n\x0c\x65xact_amount\x18\x02 \x01(\t\x12\x14\n\x0cgross_amount\x18\x03 \x01(\t\x12\x12\n\ncarried_in\x18\x04 \x01(\t\x12\x0e\n\x06\x61mount\x18\x05 \x01(\t\x12\x17\n\x0f\x63\x61rried_forward\x18\x06 \x01(\t\x12\x17\n\x0funvalued_points\x18\x07 \x01(\t\x12\x16\n\x0e\x64\x65\x63imal_places\x18\x08 \x01(\x05\x12\x10\n\x08rounding\x18\t \x01(\t\x12\x17\n\x0fnegative_months\x18\n \x01(\t\"\xaa\x02\n\tStatement\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\r\n\x05total\x18\x03 \x01(\t\x12(\n\x04work\x18\x04 \x03(\x0b\x32\x1a.points.v1.DimensionPoints\x12*\n\x0b\x61\x64justments\x18\x05 \x03(\x0b\x32\x15.points.v1.Adjustment\x12\x13\n\x0b\x65vent_count\x18\x06 \x01(\x03\x12\x0e\n\x06\x63losed\x18\x07 \x01(\x08\x12\x18\n\x10statement_digest\x18\x08 \x01(\t\x12.\n\x08\x65mployee\x18\t \x01(\x0b\x32\x1c.points.v1.StatementEmployee\x12$\n\x03pay\x18\n \x01(\x0b\x32\x17.points.v1.StatementPay\"m\n\x16ListStatementsResponse\x12(\n\nstatements\x18\x01 \x03(\x0b\x32\x14.points.v1.Statement\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x10\n\x08position\x18\x03 \x01(\x03\"+\n\x12WatchLedgerRequest\x12\x15\n\rfrom_position\x18\x01 \x01(\x03\"j\n\x0cPeriodClosed\x12\x0e\n\x06period\x18\x01 \x01(\t\x12\x11\n\tclosed_by\x18\x02 \x01(\t\x12\x12\n\nclose_time\x18\x03 \x01(\t\x12\x13\n\x0bproposed_by\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\"g\n\x11PayRulesPublished\x12\x16\n\x0epolicy_version\x18\x01 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x02 \x01(\t\x12\"\n\x05rules\x18\x03 \x01(\x0b\x32\x13.points.v1.PayRules\"\xbb\x01\n\x13WatchLedgerResponse\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\'\n\x05lines\x18\x02 \x03(\x0b\x32\x18.points.v1.ExplainedLine\x12.\n\rperiod_closed\x18\x03 \x01(\x0b\x32\x17.points.v1.PeriodClosed\x12\x39\n\x13pay_rules_published\x18\x04 \x01(\x0b\x32\x1c.points.v1.PayRulesPublished2\xd9\x02\n\x0e\x42\x61lanceService\x12I\n\nGetBalance\x12\x1c.points.v1.GetBalanceRequest\x1a\x1d.points.v1.GetBalanceResponse\x12U\n\x0e\x45xplainBalance\x12 .points.v1.ExplainBalanceRequest\x1a!.points.v1.ExplainBalanceResponse\x12U\n\x0eListStatements\x12 .points.v1.ListStatementsRequest\x1a!.points.v1.ListStatementsResponse\x12N\n\x0bWatchLedger\x12\x1d.points.v1.WatchLedgerRequest\x1a\x1e.points.v1.WatchLedgerResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'points.v1.balances_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_GETBALANCEREQUEST']._serialized_start=72
-  _globals['_GETBALANCEREQUEST']._serialized_end=199
-  _globals['_DIMENSIONPOINTS']._serialized_start=201
-  _globals['_DIMENSIONPOINTS']._serialized_end=278
-  _globals['_BALANCE']._serialized_start=281
-  _globals['_BALANCE']._serialized_end=411
-  _globals['_GETBALANCERESPONSE']._serialized_start=413
-  _globals['_GETBALANCERESPONSE']._serialized_end=488
-  _globals['_EXPLAINBALANCEREQUEST']._serialized_start=490
-  _globals['_EXPLAINBALANCEREQUEST']._serialized_end=611
-  _globals['_EXPLAINEDLINE']._serialized_start=614
-  _globals['_EXPLAINEDLINE']._serialized_end=925
-  _globals['_EXPLAINBALANCERESPONSE']._serialized_start=928
-  _globals['_EXPLAINBALANCERESPONSE']._serialized_end=1073
-  _globals['_LISTSTATEMENTSREQUEST']._serialized_start=1075
-  _globals['_LISTSTATEMENTSREQUEST']._serialized_end=1175
-  _globals['_ADJUSTMENT']._serialized_start=1177
-  _globals['_ADJUSTMENT']._serialized_end=1270
-  _globals['_STATEMENT']._serialized_start=1273
-  _globals['_STATEMENT']._serialized_end=1491
-  _globals['_LISTSTATEMENTSRESPONSE']._serialized_start=1493
-  _globals['_LISTSTATEMENTSRESPONSE']._serialized_end=1602
-  _globals['_WATCHLEDGERREQUEST']._serialized_start=1604
-  _globals['_WATCHLEDGERREQUEST']._serialized_end=1647
-  _globals['_PERIODCLOSED']._serialized_start=1649
-  _globals['_PERIODCLOSED']._serialized_end=1718
-  _globals['_WATCHLEDGERRESPONSE']._serialized_start=1721
-  _globals['_WATCHLEDGERRESPONSE']._serialized_end=1849
-  _globals['_BALANCESERVICE']._serialized_start=1852
-  _globals['_BALANCESERVICE']._serialized_end=2197
+  _globals['_GETBALANCEREQUEST']._serialized_start=125
+  _globals['_GETBALANCEREQUEST']._serialized_end=252
+  _globals['_DIMENSIONPOINTS']._serialized_start=254
+  _globals['_DIMENSIONPOINTS']._serialized_end=331
+  _globals['_BALANCE']._serialized_start=334
+  _globals['_BALANCE']._serialized_end=464
+  _globals['_GETBALANCERESPONSE']._serialized_start=466
+  _globals['_GETBALANCERESPONSE']._serialized_end=541
+  _globals['_EXPLAINBALANCEREQUEST']._serialized_start=543
+  _globals['_EXPLAINBALANCEREQUEST']._serialized_end=664
+  _globals['_EXPLAINEDLINE']._serialized_start=667
+  _globals['_EXPLAINEDLINE']._serialized_end=1132
+  _globals['_EXPLAINBALANCERESPONSE']._serialized_start=1135
+  _globals['_EXPLAINBALANCERESPONSE']._serialized_end=1280
+  _globals['_LISTSTATEMENTSREQUEST']._serialized_start=1282
+  _globals['_LISTSTATEMENTSREQUEST']._serialized_end=1382
+  _globals['_ADJUSTMENT']._serialized_start=1384
+  _globals['_ADJUSTMENT']._serialized_end=1477
+  _globals['_STATEMENTEMPLOYEE']._serialized_start=1480
+  _globals['_STATEMENTEMPLOYEE']._serialized_end=1609
+  _globals['_STATEMENTPAY']._serialized_start=1612
+  _globals['_STATEMENTPAY']._serialized_end=1841
+  _globals['_STATEMENT']._serialized_start=1844
+  _globals['_STATEMENT']._serialized_end=2142
+  _globals['_LISTSTATEMENTSRESPONSE']._serialized_start=2144
+  _globals['_LISTSTATEMENTSRESPONSE']._serialized_end=2253
+  _globals['_WATCHLEDGERREQUEST']._serialized_start=2255
+  _globals['_WATCHLEDGERREQUEST']._serialized_end=2298
+  _globals['_PERIODCLOSED']._serialized_start=2300
+  _globals['_PERIODCLOSED']._serialized_end=2406
+  _globals['_PAYRULESPUBLISHED']._serialized_start=2408
+  _globals['_PAYRULESPUBLISHED']._serialized_end=2511
+  _globals['_WATCHLEDGERRESPONSE']._serialized_start=2514
+  _globals['_WATCHLEDGERRESPONSE']._serialized_end=2701
+  _globals['_BALANCESERVICE']._serialized_start=2704
+  _globals['_BALANCESERVICE']._serialized_end=3049
 # @@protoc_insertion_point(module_scope)

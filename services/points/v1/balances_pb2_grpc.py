@@ -81,8 +81,10 @@ class BalanceServiceServicer:
 
     def ListStatements(self, request, context):
         """Payroll statements for one pay month: every employee with points booked
-        in it, in employee id order, with adjustments for earlier months; a
-        closed month's statements carry a digest that never changes.
+        in it, in employee id order: the work of the month, each adjustment for
+        an earlier month, one total and the pay. Each booked line counts in
+        exactly one work or adjustment row, and the total is their sum. A closed
+        month's statements carry a digest that never changes.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -90,9 +92,11 @@ class BalanceServiceServicer:
 
     def WatchLedger(self, request, context):
         """Streams the ledger from a position: booked lines (points, adjustments,
-        reversals) and pay-period closes, one entry per log position, then new
-        entries as they are booked. Resume after a disconnect from the last
-        entry's position: nothing is missed or repeated.
+        reversals, each with who earned it where and what a point of it is
+        worth), pay-period closes and published pay rules, one entry per log
+        position, then new entries as they are booked. Resume after a disconnect
+        from the last entry's position: nothing is missed or repeated. The
+        stream alone is enough to rebuild every statement.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')

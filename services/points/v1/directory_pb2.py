@@ -24,43 +24,47 @@ _sym_db = _symbol_database.Default()
 
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19points/v1/directory.proto\x12\tpoints.v1\"Y\n\x06Outlet\x12\x11\n\toutlet_id\x18\x01 \x01(\t\x12,\n\x0coutlet_class\x18\x02 \x01(\x0e\x32\x16.points.v1.OutletClass\x12\x0e\n\x06region\x18\x03 \x01(\t\"o\n\nAssignment\x12\x1d\n\x04role\x18\x01 \x01(\x0e\x32\x0f.points.v1.Role\x12\x11\n\toutlet_id\x18\x02 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x03 \x01(\t\x12\x17\n\x0f\x65\x66\x66\x65\x63tive_until\x18\x04 \x01(\t\"o\n\x08\x45mployee\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12&\n\x07\x63urrent\x18\x02 \x01(\x0b\x32\x15.points.v1.Assignment\x12&\n\x07history\x18\x03 \x03(\x0b\x32\x15.points.v1.Assignment\"h\n\x15RegisterOutletRequest\x12\x11\n\toutlet_id\x18\x01 \x01(\t\x12,\n\x0coutlet_class\x18\x02 \x01(\x0e\x32\x16.points.v1.OutletClass\x12\x0e\n\x06region\x18\x03 \x01(\t\"_\n\x16RegisterOutletResponse\x12!\n\x06outlet\x18\x01 \x01(\x0b\x32\x11.points.v1.Outlet\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08\";\n\x10GetOutletRequest\x12\x11\n\toutlet_id\x18\x01 \x01(\t\x12\x14\n\x0cmin_position\x18\x02 \x01(\x03\"6\n\x11GetOutletResponse\x12!\n\x06outlet\x18\x01 \x01(\x0b\x32\x11.points.v1.Outlet\"x\n\x17RegisterEmployeeRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x1d\n\x04role\x18\x02 \x01(\x0e\x32\x0f.points.v1.Role\x12\x11\n\toutlet_id\x18\x03 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x04 \x01(\t\"e\n\x18RegisterEmployeeResponse\x12%\n\x08\x65mployee\x18\x01 \x01(\x0b\x32\x13.points.v1.Employee\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08\"\x8c\x01\n\x17TransferEmployeeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\x12\x1d\n\x04role\x18\x03 \x01(\x0e\x32\x0f.points.v1.Role\x12\x11\n\toutlet_id\x18\x04 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x05 \x01(\t\"e\n\x18TransferEmployeeResponse\x12%\n\x08\x65mployee\x18\x01 \x01(\x0b\x32\x13.points.v1.Employee\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08\"?\n\x12GetEmployeeRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x14\n\x0cmin_position\x18\x02 \x01(\x03\"<\n\x13GetEmployeeResponse\x12%\n\x08\x65mployee\x18\x01 \x01(\x0b\x32\x13.points.v1.Employee*\x87\x01\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aROLE_OPERATIONS_SUPERVISOR\x10\x01\x12\x18\n\x14ROLE_SERVICE_MANAGER\x10\x02\x12\x14\n\x10ROLE_OUTLET_HEAD\x10\x03\x12\x19\n\x15ROLE_CUSTOMER_MANAGER\x10\x04*g\n\x0bOutletClass\x12\x1c\n\x18OUTLET_CLASS_UNSPECIFIED\x10\x00\x12\x12\n\x0eOUTLET_CLASS_A\x10\x01\x12\x12\n\x0eOUTLET_CLASS_B\x10\x02\x12\x12\n\x0eOUTLET_CLASS_C\x10\x03\x32\xb9\x03\n\x10\x44irectoryService\x12U\n\x0eRegisterOutlet\x12 .points.v1.RegisterOutletRequest\x1a!.points.v1.RegisterOutletResponse\x12\x46\n\tGetOutlet\x12\x1b.points.v1.GetOutletRequest\x1a\x1c.points.v1.GetOutletResponse\x12[\n\x10RegisterEmployee\x12\".points.v1.RegisterEmployeeRequest\x1a#.points.v1.RegisterEmployeeResponse\x12[\n\x10TransferEmployee\x12\".points.v1.TransferEmployeeRequest\x1a#.points.v1.TransferEmployeeResponse\x12L\n\x0bGetEmployee\x12\x1d.points.v1.GetEmployeeRequest\x1a\x1e.points.v1.GetEmployeeResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x19points/v1/directory.proto\x12\tpoints.v1\"Y\n\x06Outlet\x12\x11\n\toutlet_id\x18\x01 \x01(\t\x12,\n\x0coutlet_class\x18\x02 \x01(\x0e\x32\x16.points.v1.OutletClass\x12\x0e\n\x06region\x18\x03 \x01(\t\"o\n\nAssignment\x12\x1d\n\x04role\x18\x01 \x01(\x0e\x32\x0f.points.v1.Role\x12\x11\n\toutlet_id\x18\x02 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x03 \x01(\t\x12\x17\n\x0f\x65\x66\x66\x65\x63tive_until\x18\x04 \x01(\t\"}\n\x08\x45mployee\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12&\n\x07\x63urrent\x18\x02 \x01(\x0b\x32\x15.points.v1.Assignment\x12&\n\x07history\x18\x03 \x03(\x0b\x32\x15.points.v1.Assignment\x12\x0c\n\x04name\x18\x04 \x01(\t\"h\n\x15RegisterOutletRequest\x12\x11\n\toutlet_id\x18\x01 \x01(\t\x12,\n\x0coutlet_class\x18\x02 \x01(\x0e\x32\x16.points.v1.OutletClass\x12\x0e\n\x06region\x18\x03 \x01(\t\"_\n\x16RegisterOutletResponse\x12!\n\x06outlet\x18\x01 \x01(\x0b\x32\x11.points.v1.Outlet\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08\";\n\x10GetOutletRequest\x12\x11\n\toutlet_id\x18\x01 \x01(\t\x12\x14\n\x0cmin_position\x18\x02 \x01(\x03\"6\n\x11GetOutletResponse\x12!\n\x06outlet\x18\x01 \x01(\x0b\x32\x11.points.v1.Outlet\"\x86\x01\n\x17RegisterEmployeeRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x1d\n\x04role\x18\x02 \x01(\x0e\x32\x0f.points.v1.Role\x12\x11\n\toutlet_id\x18\x03 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x04 \x01(\t\x12\x0c\n\x04name\x18\x05 \x01(\t\"e\n\x18RegisterEmployeeResponse\x12%\n\x08\x65mployee\x18\x01 \x01(\x0b\x32\x13.points.v1.Employee\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08\"\x8c\x01\n\x17TransferEmployeeRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\x12\x1d\n\x04role\x18\x03 \x01(\x0e\x32\x0f.points.v1.Role\x12\x11\n\toutlet_id\x18\x04 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x05 \x01(\t\"e\n\x18TransferEmployeeResponse\x12%\n\x08\x65mployee\x18\x01 \x01(\x0b\x32\x13.points.v1.Employee\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08\"?\n\x12GetEmployeeRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x14\n\x0cmin_position\x18\x02 \x01(\x03\"<\n\x13GetEmployeeResponse\x12%\n\x08\x65mployee\x18\x01 \x01(\x0b\x32\x13.points.v1.Employee\":\n\x15RenameEmployeeRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0c\n\x04name\x18\x02 \x01(\t\"c\n\x16RenameEmployeeResponse\x12%\n\x08\x65mployee\x18\x01 \x01(\x0b\x32\x13.points.v1.Employee\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08*\x87\x01\n\x04Role\x12\x14\n\x10ROLE_UNSPECIFIED\x10\x00\x12\x1e\n\x1aROLE_OPERATIONS_SUPERVISOR\x10\x01\x12\x18\n\x14ROLE_SERVICE_MANAGER\x10\x02\x12\x14\n\x10ROLE_OUTLET_HEAD\x10\x03\x12\x19\n\x15ROLE_CUSTOMER_MANAGER\x10\x04*g\n\x0bOutletClass\x12\x1c\n\x18OUTLET_CLASS_UNSPECIFIED\x10\x00\x12\x12\n\x0eOUTLET_CLASS_A\x10\x01\x12\x12\n\x0eOUTLET_CLASS_B\x10\x02\x12\x12\n\x0eOUTLET_CLASS_C\x10\x03\x32\x90\x04\n\x10\x44irectoryService\x12U\n\x0eRegisterOutlet\x12 .points.v1.RegisterOutletRequest\x1a!.points.v1.RegisterOutletResponse\x12\x46\n\tGetOutlet\x12\x1b.points.v1.GetOutletRequest\x1a\x1c.points.v1.GetOutletResponse\x12[\n\x10RegisterEmployee\x12\".points.v1.RegisterEmployeeRequest\x1a#.points.v1.RegisterEmployeeResponse\x12[\n\x10TransferEmployee\x12\".points.v1.TransferEmployeeRequest\x1a#.points.v1.TransferEmployeeResponse\x12L\n\x0bGetEmployee\x12\x1d.points.v1.GetEmployeeRequest\x1a\x1e.points.v1.GetEmployeeResponse\x12U\n\x0eRenameEmployee\x12 .points.v1.RenameEmployeeRequest\x1a!.points.v1.RenameEmployeeResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'points.v1.directory_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_ROLE']._serialized_start=1276
-  _globals['_ROLE']._serialized_end=1411
-  _globals['_OUTLETCLASS']._serialized_start=1413
-  _globals['_OUTLETCLASS']._serialized_end=1516
+  _globals['_ROLE']._serialized_start=1466
+  _globals['_ROLE']._serialized_end=1601
+  _globals['_OUTLETCLASS']._serialized_start=1603
+  _globals['_OUTLETCLASS']._serialized_end=1706
   _globals['_OUTLET']._serialized_start=40
   _globals['_OUTLET']._serialized_end=129
   _globals['_ASSIGNMENT']._serialized_start=131
   _globals['_ASSIGNMENT']._serialized_end=242
   _globals['_EMPLOYEE']._serialized_start=244
-  _globals['_EMPLOYEE']._serialized_end=355
-  _globals['_REGISTEROUTLETREQUEST']._serialized_start=357
-  _globals['_REGISTEROUTLETREQUEST']._serialized_end=461
-  _globals['_REGISTEROUTLETRESPONSE']._serialized_start=463
-  _globals['_REGISTEROUTLETRESPONSE']._serialized_end=558
-  _globals['_GETOUTLETREQUEST']._serialized_start=560
-  _globals['_GETOUTLETREQUEST']._serialized_end=619
-  _globals['_GETOUTLETRESPONSE']._serialized_start=621
-  _globals['_GETOUTLETRESPONSE']._serialized_end=675
-  _globals['_REGISTEREMPLOYEEREQUEST']._serialized_start=677
-  _globals['_REGISTEREMPLOYEEREQUEST']._serialized_end=797
-  _globals['_REGISTEREMPLOYEERESPONSE']._serialized_start=799
-  _globals['_REGISTEREMPLOYEERESPONSE']._serialized_end=900
-  _globals['_TRANSFEREMPLOYEEREQUEST']._serialized_start=903
-  _globals['_TRANSFEREMPLOYEEREQUEST']._serialized_end=1043
-  _globals['_TRANSFEREMPLOYEERESPONSE']._serialized_start=1045
-  _globals['_TRANSFEREMPLOYEERESPONSE']._serialized_end=1146
-  _globals['_GETEMPLOYEEREQUEST']._serialized_start=1148
-  _globals['_GETEMPLOYEEREQUEST']._serialized_end=1211
-  _globals['_GETEMPLOYEERESPONSE']._serialized_start=1213
-  _globals['_GETEMPLOYEERESPONSE']._serialized_end=1273
-  _globals['_DIRECTORYSERVICE']._serialized_start=1519
-  _globals['_DIRECTORYSERVICE']._serialized_end=1960
+  _globals['_EMPLOYEE']._serialized_end=369
+  _globals['_REGISTEROUTLETREQUEST']._serialized_start=371
+  _globals['_REGISTEROUTLETREQUEST']._serialized_end=475
+  _globals['_REGISTEROUTLETRESPONSE']._serialized_start=477
+  _globals['_REGISTEROUTLETRESPONSE']._serialized_end=572
+  _globals['_GETOUTLETREQUEST']._serialized_start=574
+  _globals['_GETOUTLETREQUEST']._serialized_end=633
+  _globals['_GETOUTLETRESPONSE']._serialized_start=635
+  _globals['_GETOUTLETRESPONSE']._serialized_end=689
+  _globals['_REGISTEREMPLOYEEREQUEST']._serialized_start=692
+  _globals['_REGISTEREMPLOYEEREQUEST']._serialized_end=826
+  _globals['_REGISTEREMPLOYEERESPONSE']._serialized_start=828
+  _globals['_REGISTEREMPLOYEERESPONSE']._serialized_end=929
+  _globals['_TRANSFEREMPLOYEEREQUEST']._serialized_start=932
+  _globals['_TRANSFEREMPLOYEEREQUEST']._serialized_end=1072
+  _globals['_TRANSFEREMPLOYEERESPONSE']._serialized_start=1074
+  _globals['_TRANSFEREMPLOYEERESPONSE']._serialized_end=1175
+  _globals['_GETEMPLOYEEREQUEST']._serialized_start=1177
+  _globals['_GETEMPLOYEEREQUEST']._serialized_end=1240
+  _globals['_GETEMPLOYEERESPONSE']._serialized_start=1242
+  _globals['_GETEMPLOYEERESPONSE']._serialized_end=1302
+  _globals['_RENAMEEMPLOYEEREQUEST']._serialized_start=1304
+  _globals['_RENAMEEMPLOYEEREQUEST']._serialized_end=1362
+  _globals['_RENAMEEMPLOYEERESPONSE']._serialized_start=1364
+  _globals['_RENAMEEMPLOYEERESPONSE']._serialized_end=1463
+  _globals['_DIRECTORYSERVICE']._serialized_start=1709
+  _globals['_DIRECTORYSERVICE']._serialized_end=2237
 # @@protoc_insertion_point(module_scope)

@@ -54,14 +54,16 @@ class Assignment(_message.Message):
     def __init__(self, role: _Optional[_Union[Role, str]] = ..., outlet_id: _Optional[str] = ..., effective_from: _Optional[str] = ..., effective_until: _Optional[str] = ...) -> None: ...
 
 class Employee(_message.Message):
-    __slots__ = ("employee_id", "current", "history")
+    __slots__ = ("employee_id", "current", "history", "name")
     EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
     CURRENT_FIELD_NUMBER: _ClassVar[int]
     HISTORY_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     employee_id: str
     current: Assignment
     history: _containers.RepeatedCompositeFieldContainer[Assignment]
-    def __init__(self, employee_id: _Optional[str] = ..., current: _Optional[_Union[Assignment, _Mapping]] = ..., history: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ...) -> None: ...
+    name: str
+    def __init__(self, employee_id: _Optional[str] = ..., current: _Optional[_Union[Assignment, _Mapping]] = ..., history: _Optional[_Iterable[_Union[Assignment, _Mapping]]] = ..., name: _Optional[str] = ...) -> None: ...
 
 class RegisterOutletRequest(_message.Message):
     __slots__ = ("outlet_id", "outlet_class", "region")
@@ -98,16 +100,18 @@ class GetOutletResponse(_message.Message):
     def __init__(self, outlet: _Optional[_Union[Outlet, _Mapping]] = ...) -> None: ...
 
 class RegisterEmployeeRequest(_message.Message):
-    __slots__ = ("employee_id", "role", "outlet_id", "effective_from")
+    __slots__ = ("employee_id", "role", "outlet_id", "effective_from", "name")
     EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
     ROLE_FIELD_NUMBER: _ClassVar[int]
     OUTLET_ID_FIELD_NUMBER: _ClassVar[int]
     EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
     employee_id: str
     role: Role
     outlet_id: str
     effective_from: str
-    def __init__(self, employee_id: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., outlet_id: _Optional[str] = ..., effective_from: _Optional[str] = ...) -> None: ...
+    name: str
+    def __init__(self, employee_id: _Optional[str] = ..., role: _Optional[_Union[Role, str]] = ..., outlet_id: _Optional[str] = ..., effective_from: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
 
 class RegisterEmployeeResponse(_message.Message):
     __slots__ = ("employee", "position", "replayed")
@@ -156,3 +160,21 @@ class GetEmployeeResponse(_message.Message):
     EMPLOYEE_FIELD_NUMBER: _ClassVar[int]
     employee: Employee
     def __init__(self, employee: _Optional[_Union[Employee, _Mapping]] = ...) -> None: ...
+
+class RenameEmployeeRequest(_message.Message):
+    __slots__ = ("employee_id", "name")
+    EMPLOYEE_ID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    employee_id: str
+    name: str
+    def __init__(self, employee_id: _Optional[str] = ..., name: _Optional[str] = ...) -> None: ...
+
+class RenameEmployeeResponse(_message.Message):
+    __slots__ = ("employee", "position", "replayed")
+    EMPLOYEE_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    employee: Employee
+    position: int
+    replayed: bool
+    def __init__(self, employee: _Optional[_Union[Employee, _Mapping]] = ..., position: _Optional[int] = ..., replayed: _Optional[bool] = ...) -> None: ...

@@ -63,6 +63,11 @@ class DirectoryServiceStub:
                 request_serializer=points_dot_v1_dot_directory__pb2.GetEmployeeRequest.SerializeToString,
                 response_deserializer=points_dot_v1_dot_directory__pb2.GetEmployeeResponse.FromString,
                 _registered_method=True)
+        self.RenameEmployee = channel.unary_unary(
+                '/points.v1.DirectoryService/RenameEmployee',
+                request_serializer=points_dot_v1_dot_directory__pb2.RenameEmployeeRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_directory__pb2.RenameEmployeeResponse.FromString,
+                _registered_method=True)
 
 
 class DirectoryServiceServicer:
@@ -108,6 +113,14 @@ class DirectoryServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def RenameEmployee(self, request, context):
+        """Gives an employee the name people read on statements (a correction, or a
+        first name). The same name again is a replay.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_DirectoryServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -135,6 +148,11 @@ def add_DirectoryServiceServicer_to_server(servicer, server):
                     servicer.GetEmployee,
                     request_deserializer=points_dot_v1_dot_directory__pb2.GetEmployeeRequest.FromString,
                     response_serializer=points_dot_v1_dot_directory__pb2.GetEmployeeResponse.SerializeToString,
+            ),
+            'RenameEmployee': grpc.unary_unary_rpc_method_handler(
+                    servicer.RenameEmployee,
+                    request_deserializer=points_dot_v1_dot_directory__pb2.RenameEmployeeRequest.FromString,
+                    response_serializer=points_dot_v1_dot_directory__pb2.RenameEmployeeResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -276,6 +294,33 @@ class DirectoryService:
             '/points.v1.DirectoryService/GetEmployee',
             points_dot_v1_dot_directory__pb2.GetEmployeeRequest.SerializeToString,
             points_dot_v1_dot_directory__pb2.GetEmployeeResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def RenameEmployee(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/points.v1.DirectoryService/RenameEmployee',
+            points_dot_v1_dot_directory__pb2.RenameEmployeeRequest.SerializeToString,
+            points_dot_v1_dot_directory__pb2.RenameEmployeeResponse.FromString,
             options,
             channel_credentials,
             insecure,

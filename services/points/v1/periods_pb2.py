@@ -25,29 +25,45 @@ _sym_db = _symbol_database.Default()
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17points/v1/periods.proto\x12\tpoints.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xad\x01\n\tPayPeriod\x12\x0e\n\x06period\x18\x01 \x01(\t\x12%\n\x05state\x18\x02 \x01(\x0e\x32\x16.points.v1.PeriodState\x12.\n\nclose_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tclosed_by\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x16\n\x0e\x63lose_position\x18\x06 \x01(\x03\"G\n\x12\x43losePeriodRequest\x12\x0e\n\x06period\x18\x01 \x01(\t\x12\x11\n\tclosed_by\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\";\n\x13\x43losePeriodResponse\x12$\n\x06period\x18\x01 \x01(\x0b\x32\x14.points.v1.PayPeriod\"\"\n\x10GetPeriodRequest\x12\x0e\n\x06period\x18\x01 \x01(\t\"9\n\x11GetPeriodResponse\x12$\n\x06period\x18\x01 \x01(\x0b\x32\x14.points.v1.PayPeriod\";\n\x12ListPeriodsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"U\n\x13ListPeriodsResponse\x12%\n\x07periods\x18\x01 \x03(\x0b\x32\x14.points.v1.PayPeriod\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t*[\n\x0bPeriodState\x12\x1c\n\x18PERIOD_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11PERIOD_STATE_OPEN\x10\x01\x12\x17\n\x13PERIOD_STATE_CLOSED\x10\x02\x32\xf3\x01\n\rPeriodService\x12L\n\x0b\x43losePeriod\x12\x1d.points.v1.ClosePeriodRequest\x1a\x1e.points.v1.ClosePeriodResponse\x12\x46\n\tGetPeriod\x12\x1b.points.v1.GetPeriodRequest\x1a\x1c.points.v1.GetPeriodResponse\x12L\n\x0bListPeriods\x12\x1d.points.v1.ListPeriodsRequest\x1a\x1e.points.v1.ListPeriodsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x17points/v1/periods.proto\x12\tpoints.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"\xbb\x02\n\x08Proposal\x12\x13\n\x0bproposal_id\x18\x01 \x01(\t\x12\x0f\n\x07subject\x18\x02 \x01(\t\x12\'\n\x05state\x18\x03 \x01(\x0e\x32\x18.points.v1.ProposalState\x12\x13\n\x0bproposed_by\x18\x04 \x01(\t\x12\x30\n\x0cpropose_time\x18\x05 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06reason\x18\x06 \x01(\t\x12\x12\n\ndecided_by\x18\x07 \x01(\t\x12/\n\x0b\x64\x65\x63ide_time\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x17\n\x0f\x64\x65\x63ision_reason\x18\t \x01(\t\x12\x10\n\x08position\x18\n \x01(\x03\x12\x19\n\x11\x64\x65\x63ision_position\x18\x0b \x01(\x03\"\xee\x01\n\tPayPeriod\x12\x0e\n\x06period\x18\x01 \x01(\t\x12%\n\x05state\x18\x02 \x01(\x0e\x32\x16.points.v1.PeriodState\x12.\n\nclose_time\x18\x03 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\tclosed_by\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x16\n\x0e\x63lose_position\x18\x06 \x01(\x03\x12\x13\n\x0bproposed_by\x18\x07 \x01(\t\x12*\n\rpending_close\x18\x08 \x01(\x0b\x32\x13.points.v1.Proposal\"d\n\x19ProposePeriodCloseRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x13\n\x0bproposed_by\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\"C\n\x1aProposePeriodCloseResponse\x12%\n\x08proposal\x18\x01 \x01(\x0b\x32\x13.points.v1.Proposal\"U\n\x19\x41pprovePeriodCloseRequest\x12\x13\n\x0bproposal_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61pproved_by\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"B\n\x1a\x41pprovePeriodCloseResponse\x12$\n\x06period\x18\x01 \x01(\x0b\x32\x14.points.v1.PayPeriod\"W\n\x1aWithdrawPeriodCloseRequest\x12\x13\n\x0bproposal_id\x18\x01 \x01(\t\x12\x14\n\x0cwithdrawn_by\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"D\n\x1bWithdrawPeriodCloseResponse\x12%\n\x08proposal\x18\x01 \x01(\x0b\x32\x13.points.v1.Proposal\"G\n\x12\x43losePeriodRequest\x12\x0e\n\x06period\x18\x01 \x01(\t\x12\x11\n\tclosed_by\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\";\n\x13\x43losePeriodResponse\x12$\n\x06period\x18\x01 \x01(\x0b\x32\x14.points.v1.PayPeriod\"\"\n\x10GetPeriodRequest\x12\x0e\n\x06period\x18\x01 \x01(\t\"9\n\x11GetPeriodResponse\x12$\n\x06period\x18\x01 \x01(\x0b\x32\x14.points.v1.PayPeriod\";\n\x12ListPeriodsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\x85\x01\n\x13ListPeriodsResponse\x12%\n\x07periods\x18\x01 \x03(\x0b\x32\x14.points.v1.PayPeriod\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x12\x15\n\rnext_to_close\x18\x03 \x01(\t\x12\x17\n\x0fskipped_periods\x18\x04 \x03(\t*[\n\x0bPeriodState\x12\x1c\n\x18PERIOD_STATE_UNSPECIFIED\x10\x00\x12\x15\n\x11PERIOD_STATE_OPEN\x10\x01\x12\x17\n\x13PERIOD_STATE_CLOSED\x10\x02*\x86\x01\n\rProposalState\x12\x1e\n\x1aPROPOSAL_STATE_UNSPECIFIED\x10\x00\x12\x1a\n\x16PROPOSAL_STATE_PENDING\x10\x01\x12\x1b\n\x17PROPOSAL_STATE_APPROVED\x10\x02\x12\x1c\n\x18PROPOSAL_STATE_WITHDRAWN\x10\x03\x32\x9f\x04\n\rPeriodService\x12\x61\n\x12ProposePeriodClose\x12$.points.v1.ProposePeriodCloseRequest\x1a%.points.v1.ProposePeriodCloseResponse\x12\x61\n\x12\x41pprovePeriodClose\x12$.points.v1.ApprovePeriodCloseRequest\x1a%.points.v1.ApprovePeriodCloseResponse\x12\x64\n\x13WithdrawPeriodClose\x12%.points.v1.WithdrawPeriodCloseRequest\x1a&.points.v1.WithdrawPeriodCloseResponse\x12L\n\x0b\x43losePeriod\x12\x1d.points.v1.ClosePeriodRequest\x1a\x1e.points.v1.ClosePeriodResponse\x12\x46\n\tGetPeriod\x12\x1b.points.v1.GetPeriodRequest\x1a\x1c.points.v1.GetPeriodResponse\x12L\n\x0bListPeriods\x12\x1d.points.v1.ListPeriodsRequest\x1a\x1e.points.v1.ListPeriodsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
 _builder.BuildTopDescriptorsAndMessages(DESCRIPTOR, 'points.v1.periods_pb2', _globals)
 if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
-  _globals['_PERIODSTATE']._serialized_start=624
-  _globals['_PERIODSTATE']._serialized_end=715
-  _globals['_PAYPERIOD']._serialized_start=72
-  _globals['_PAYPERIOD']._serialized_end=245
-  _globals['_CLOSEPERIODREQUEST']._serialized_start=247
-  _globals['_CLOSEPERIODREQUEST']._serialized_end=318
-  _globals['_CLOSEPERIODRESPONSE']._serialized_start=320
-  _globals['_CLOSEPERIODRESPONSE']._serialized_end=379
-  _globals['_GETPERIODREQUEST']._serialized_start=381
-  _globals['_GETPERIODREQUEST']._serialized_end=415
-  _globals['_GETPERIODRESPONSE']._serialized_start=417
-  _globals['_GETPERIODRESPONSE']._serialized_end=474
-  _globals['_LISTPERIODSREQUEST']._serialized_start=476
-  _globals['_LISTPERIODSREQUEST']._serialized_end=535
-  _globals['_LISTPERIODSRESPONSE']._serialized_start=537
-  _globals['_LISTPERIODSRESPONSE']._serialized_end=622
-  _globals['_PERIODSERVICE']._serialized_start=718
-  _globals['_PERIODSERVICE']._serialized_end=961
+  _globals['_PERIODSTATE']._serialized_start=1541
+  _globals['_PERIODSTATE']._serialized_end=1632
+  _globals['_PROPOSALSTATE']._serialized_start=1635
+  _globals['_PROPOSALSTATE']._serialized_end=1769
+  _globals['_PROPOSAL']._serialized_start=72
+  _globals['_PROPOSAL']._serialized_end=387
+  _globals['_PAYPERIOD']._serialized_start=390
+  _globals['_PAYPERIOD']._serialized_end=628
+  _globals['_PROPOSEPERIODCLOSEREQUEST']._serialized_start=630
+  _globals['_PROPOSEPERIODCLOSEREQUEST']._serialized_end=730
+  _globals['_PROPOSEPERIODCLOSERESPONSE']._serialized_start=732
+  _globals['_PROPOSEPERIODCLOSERESPONSE']._serialized_end=799
+  _globals['_APPROVEPERIODCLOSEREQUEST']._serialized_start=801
+  _globals['_APPROVEPERIODCLOSEREQUEST']._serialized_end=886
+  _globals['_APPROVEPERIODCLOSERESPONSE']._serialized_start=888
+  _globals['_APPROVEPERIODCLOSERESPONSE']._serialized_end=954
+  _globals['_WITHDRAWPERIODCLOSEREQUEST']._serialized_start=956
+  _globals['_WITHDRAWPERIODCLOSEREQUEST']._serialized_end=1043
+  _globals['_WITHDRAWPERIODCLOSERESPONSE']._serialized_start=1045
+  _globals['_WITHDRAWPERIODCLOSERESPONSE']._serialized_end=1113
+  _globals['_CLOSEPERIODREQUEST']._serialized_start=1115
+  _globals['_CLOSEPERIODREQUEST']._serialized_end=1186
+  _globals['_CLOSEPERIODRESPONSE']._serialized_start=1188
+  _globals['_CLOSEPERIODRESPONSE']._serialized_end=1247
+  _globals['_GETPERIODREQUEST']._serialized_start=1249
+  _globals['_GETPERIODREQUEST']._serialized_end=1283
+  _globals['_GETPERIODRESPONSE']._serialized_start=1285
+  _globals['_GETPERIODRESPONSE']._serialized_end=1342
+  _globals['_LISTPERIODSREQUEST']._serialized_start=1344
+  _globals['_LISTPERIODSREQUEST']._serialized_end=1403
+  _globals['_LISTPERIODSRESPONSE']._serialized_start=1406
+  _globals['_LISTPERIODSRESPONSE']._serialized_end=1539
+  _globals['_PERIODSERVICE']._serialized_start=1772
+  _globals['_PERIODSERVICE']._serialized_end=2315
 # @@protoc_insertion_point(module_scope)

@@ -26,9 +26,11 @@ if _version_not_supported:
 
 
 class PeriodServiceStub:
-    """Pay periods: calendar months that close in order. After close a month's
-    statements are frozen; later events and corrections for it are booked as
-    adjustments in the first open month.
+    """Pay periods: calendar months from the first month with bookings, closed
+    strictly one after another. After close a month's statements are frozen;
+    later events and corrections for it are booked as adjustments in the first
+    open month. A close takes two people (four eyes): one proposes it, another
+    approves it, and only the approval closes the month.
     """
 
     def __init__(self, channel):
@@ -37,6 +39,21 @@ class PeriodServiceStub:
         Args:
             channel: A grpc.Channel.
         """
+        self.ProposePeriodClose = channel.unary_unary(
+                '/points.v1.PeriodService/ProposePeriodClose',
+                request_serializer=points_dot_v1_dot_periods__pb2.ProposePeriodCloseRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_periods__pb2.ProposePeriodCloseResponse.FromString,
+                _registered_method=True)
+        self.ApprovePeriodClose = channel.unary_unary(
+                '/points.v1.PeriodService/ApprovePeriodClose',
+                request_serializer=points_dot_v1_dot_periods__pb2.ApprovePeriodCloseRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_periods__pb2.ApprovePeriodCloseResponse.FromString,
+                _registered_method=True)
+        self.WithdrawPeriodClose = channel.unary_unary(
+                '/points.v1.PeriodService/WithdrawPeriodClose',
+                request_serializer=points_dot_v1_dot_periods__pb2.WithdrawPeriodCloseRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_periods__pb2.WithdrawPeriodCloseResponse.FromString,
+                _registered_method=True)
         self.ClosePeriod = channel.unary_unary(
                 '/points.v1.PeriodService/ClosePeriod',
                 request_serializer=points_dot_v1_dot_periods__pb2.ClosePeriodRequest.SerializeToString,
@@ -55,14 +72,41 @@ class PeriodServiceStub:
 
 
 class PeriodServiceServicer:
-    """Pay periods: calendar months that close in order. After close a month's
-    statements are frozen; later events and corrections for it are booked as
-    adjustments in the first open month.
+    """Pay periods: calendar months from the first month with bookings, closed
+    strictly one after another. After close a month's statements are frozen;
+    later events and corrections for it are booked as adjustments in the first
+    open month. A close takes two people (four eyes): one proposes it, another
+    approves it, and only the approval closes the month.
     """
 
+    def ProposePeriodClose(self, request, context):
+        """Proposes closing the next month to close, once it has ended. Closing any
+        other month is FAILED_PRECONDITION (PERIODS_CLOSE_IN_ORDER, naming the
+        month to close first).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApprovePeriodClose(self, request, context):
+        """Approves a proposal and closes its month. The proposer cannot approve it
+        (PERMISSION_DENIED, reason SELF_APPROVAL) unless the server runs with four
+        eyes off.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WithdrawPeriodClose(self, request, context):
+        """Withdraws a pending proposal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def ClosePeriod(self, request, context):
-        """Closes a month (audited: who, when, why). Months close in order and only
-        after they have ended; closing out of order or twice is FAILED_PRECONDITION.
+        """Closes the next month in one step: only where the server runs with four
+        eyes off (else FAILED_PRECONDITION, reason FOUR_EYES_REQUIRED).
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -75,7 +119,8 @@ class PeriodServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def ListPeriods(self, request, context):
-        """Closed months, then the open ones up to the current month.
+        """Every month from the calendar's start (the earliest month with bookings)
+        to the current one, each OPEN or CLOSED, and the month to close next.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -84,6 +129,21 @@ class PeriodServiceServicer:
 
 def add_PeriodServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
+            'ProposePeriodClose': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProposePeriodClose,
+                    request_deserializer=points_dot_v1_dot_periods__pb2.ProposePeriodCloseRequest.FromString,
+                    response_serializer=points_dot_v1_dot_periods__pb2.ProposePeriodCloseResponse.SerializeToString,
+            ),
+            'ApprovePeriodClose': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApprovePeriodClose,
+                    request_deserializer=points_dot_v1_dot_periods__pb2.ApprovePeriodCloseRequest.FromString,
+                    response_serializer=points_dot_v1_dot_periods__pb2.ApprovePeriodCloseResponse.SerializeToString,
+            ),
+            'WithdrawPeriodClose': grpc.unary_unary_rpc_method_handler(
+                    servicer.WithdrawPeriodClose,
+                    request_deserializer=points_dot_v1_dot_periods__pb2.WithdrawPeriodCloseRequest.FromString,
+                    response_serializer=points_dot_v1_dot_periods__pb2.WithdrawPeriodCloseResponse.SerializeToString,
+            ),
             'ClosePeriod': grpc.unary_unary_rpc_method_handler(
                     servicer.ClosePeriod,
                     request_deserializer=points_dot_v1_dot_periods__pb2.ClosePeriodRequest.FromString,
@@ -108,10 +168,93 @@ def add_PeriodServiceServicer_to_server(servicer, server):
 
  # This class is part of an EXPERIMENTAL API.
 class PeriodService:
-    """Pay periods: calendar months that close in order. After close a month's
-    statements are frozen; later events and corrections for it are booked as
-    adjustments in the first open month.
+    """Pay periods: calendar months from the first month with bookings, closed
+    strictly one after another. After close a month's statements are frozen;
+    later events and corrections for it are booked as adjustments in the first
+    open month. A close takes two people (four eyes): one proposes it, another
+    approves it, and only the approval closes the month.
     """
+
+    @staticmethod
+    def ProposePeriodClose(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/points.v1.PeriodService/ProposePeriodClose',
+            points_dot_v1_dot_periods__pb2.ProposePeriodCloseRequest.SerializeToString,
+            points_dot_v1_dot_periods__pb2.ProposePeriodCloseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApprovePeriodClose(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/points.v1.PeriodService/ApprovePeriodClose',
+            points_dot_v1_dot_periods__pb2.ApprovePeriodCloseRequest.SerializeToString,
+            points_dot_v1_dot_periods__pb2.ApprovePeriodCloseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WithdrawPeriodClose(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/points.v1.PeriodService/WithdrawPeriodClose',
+            points_dot_v1_dot_periods__pb2.WithdrawPeriodCloseRequest.SerializeToString,
+            points_dot_v1_dot_periods__pb2.WithdrawPeriodCloseResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
 
     @staticmethod
     def ClosePeriod(request,

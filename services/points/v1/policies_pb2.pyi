@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from points.v1 import periods_pb2 as _periods_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -8,6 +9,29 @@ from collections.abc import Iterable as _Iterable, Mapping as _Mapping
 from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
 
 DESCRIPTOR: _descriptor.FileDescriptor
+
+class PayRules(_message.Message):
+    __slots__ = ("currency", "decimal_places", "rounding", "negative_months", "point_values")
+    class PointValue(_message.Message):
+        __slots__ = ("role", "outlet_class", "value")
+        ROLE_FIELD_NUMBER: _ClassVar[int]
+        OUTLET_CLASS_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        role: str
+        outlet_class: str
+        value: str
+        def __init__(self, role: _Optional[str] = ..., outlet_class: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+    CURRENCY_FIELD_NUMBER: _ClassVar[int]
+    DECIMAL_PLACES_FIELD_NUMBER: _ClassVar[int]
+    ROUNDING_FIELD_NUMBER: _ClassVar[int]
+    NEGATIVE_MONTHS_FIELD_NUMBER: _ClassVar[int]
+    POINT_VALUES_FIELD_NUMBER: _ClassVar[int]
+    currency: str
+    decimal_places: int
+    rounding: str
+    negative_months: str
+    point_values: _containers.RepeatedCompositeFieldContainer[PayRules.PointValue]
+    def __init__(self, currency: _Optional[str] = ..., decimal_places: _Optional[int] = ..., rounding: _Optional[str] = ..., negative_months: _Optional[str] = ..., point_values: _Optional[_Iterable[_Union[PayRules.PointValue, _Mapping]]] = ...) -> None: ...
 
 class PublishPolicyRequest(_message.Message):
     __slots__ = ("document", "effective_from", "reason", "published_by", "source_name")
@@ -75,7 +99,7 @@ class RolePolicy(_message.Message):
     def __init__(self, role: _Optional[str] = ..., weights: _Optional[_Mapping[str, str]] = ..., rules: _Optional[_Iterable[_Union[PolicyRule, _Mapping]]] = ...) -> None: ...
 
 class PolicyVersion(_message.Message):
-    __slots__ = ("version", "effective_from", "digest", "published_by", "reason", "publish_time", "document", "roles")
+    __slots__ = ("version", "effective_from", "digest", "published_by", "reason", "publish_time", "document", "roles", "pay")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     EFFECTIVE_FROM_FIELD_NUMBER: _ClassVar[int]
     DIGEST_FIELD_NUMBER: _ClassVar[int]
@@ -84,6 +108,7 @@ class PolicyVersion(_message.Message):
     PUBLISH_TIME_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_FIELD_NUMBER: _ClassVar[int]
     ROLES_FIELD_NUMBER: _ClassVar[int]
+    PAY_FIELD_NUMBER: _ClassVar[int]
     version: str
     effective_from: str
     digest: str
@@ -92,7 +117,8 @@ class PolicyVersion(_message.Message):
     publish_time: _timestamp_pb2.Timestamp
     document: str
     roles: _containers.RepeatedCompositeFieldContainer[RolePolicy]
-    def __init__(self, version: _Optional[str] = ..., effective_from: _Optional[str] = ..., digest: _Optional[str] = ..., published_by: _Optional[str] = ..., reason: _Optional[str] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., document: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[RolePolicy, _Mapping]]] = ...) -> None: ...
+    pay: PayRules
+    def __init__(self, version: _Optional[str] = ..., effective_from: _Optional[str] = ..., digest: _Optional[str] = ..., published_by: _Optional[str] = ..., reason: _Optional[str] = ..., publish_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., document: _Optional[str] = ..., roles: _Optional[_Iterable[_Union[RolePolicy, _Mapping]]] = ..., pay: _Optional[_Union[PayRules, _Mapping]] = ...) -> None: ...
 
 class RetroactiveImpact(_message.Message):
     __slots__ = ("events", "balances", "truncated")
@@ -178,3 +204,84 @@ class RecalculatePointsResponse(_message.Message):
     position: int
     replayed: bool
     def __init__(self, events: _Optional[int] = ..., position: _Optional[int] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class ProposeRecalculationRequest(_message.Message):
+    __slots__ = ("request_id", "version", "reason", "proposed_by")
+    REQUEST_ID_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    PROPOSED_BY_FIELD_NUMBER: _ClassVar[int]
+    request_id: str
+    version: str
+    reason: str
+    proposed_by: str
+    def __init__(self, request_id: _Optional[str] = ..., version: _Optional[str] = ..., reason: _Optional[str] = ..., proposed_by: _Optional[str] = ...) -> None: ...
+
+class ProposeRecalculationResponse(_message.Message):
+    __slots__ = ("proposal",)
+    PROPOSAL_FIELD_NUMBER: _ClassVar[int]
+    proposal: _periods_pb2.Proposal
+    def __init__(self, proposal: _Optional[_Union[_periods_pb2.Proposal, _Mapping]] = ...) -> None: ...
+
+class ApproveRecalculationRequest(_message.Message):
+    __slots__ = ("proposal_id", "approved_by", "reason")
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    APPROVED_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    proposal_id: str
+    approved_by: str
+    reason: str
+    def __init__(self, proposal_id: _Optional[str] = ..., approved_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class ApproveRecalculationResponse(_message.Message):
+    __slots__ = ("proposal", "events", "position", "replayed")
+    PROPOSAL_FIELD_NUMBER: _ClassVar[int]
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    POSITION_FIELD_NUMBER: _ClassVar[int]
+    REPLAYED_FIELD_NUMBER: _ClassVar[int]
+    proposal: _periods_pb2.Proposal
+    events: int
+    position: int
+    replayed: bool
+    def __init__(self, proposal: _Optional[_Union[_periods_pb2.Proposal, _Mapping]] = ..., events: _Optional[int] = ..., position: _Optional[int] = ..., replayed: _Optional[bool] = ...) -> None: ...
+
+class WithdrawRecalculationRequest(_message.Message):
+    __slots__ = ("proposal_id", "withdrawn_by", "reason")
+    PROPOSAL_ID_FIELD_NUMBER: _ClassVar[int]
+    WITHDRAWN_BY_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    proposal_id: str
+    withdrawn_by: str
+    reason: str
+    def __init__(self, proposal_id: _Optional[str] = ..., withdrawn_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+
+class WithdrawRecalculationResponse(_message.Message):
+    __slots__ = ("proposal",)
+    PROPOSAL_FIELD_NUMBER: _ClassVar[int]
+    proposal: _periods_pb2.Proposal
+    def __init__(self, proposal: _Optional[_Union[_periods_pb2.Proposal, _Mapping]] = ...) -> None: ...
+
+class ListRecalculationsRequest(_message.Message):
+    __slots__ = ("page_size", "page_token")
+    PAGE_SIZE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    page_size: int
+    page_token: str
+    def __init__(self, page_size: _Optional[int] = ..., page_token: _Optional[str] = ...) -> None: ...
+
+class ListRecalculationsResponse(_message.Message):
+    __slots__ = ("recalculations", "next_page_token")
+    class Recalculation(_message.Message):
+        __slots__ = ("proposal", "finished", "events")
+        PROPOSAL_FIELD_NUMBER: _ClassVar[int]
+        FINISHED_FIELD_NUMBER: _ClassVar[int]
+        EVENTS_FIELD_NUMBER: _ClassVar[int]
+        proposal: _periods_pb2.Proposal
+        finished: bool
+        events: int
+        def __init__(self, proposal: _Optional[_Union[_periods_pb2.Proposal, _Mapping]] = ..., finished: _Optional[bool] = ..., events: _Optional[int] = ...) -> None: ...
+    RECALCULATIONS_FIELD_NUMBER: _ClassVar[int]
+    NEXT_PAGE_TOKEN_FIELD_NUMBER: _ClassVar[int]
+    recalculations: _containers.RepeatedCompositeFieldContainer[ListRecalculationsResponse.Recalculation]
+    next_page_token: str
+    def __init__(self, recalculations: _Optional[_Iterable[_Union[ListRecalculationsResponse.Recalculation, _Mapping]]] = ..., next_page_token: _Optional[str] = ...) -> None: ...

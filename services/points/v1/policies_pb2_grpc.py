@@ -56,6 +56,26 @@ class PolicyServiceStub:
                 request_serializer=points_dot_v1_dot_policies__pb2.RecalculatePointsRequest.SerializeToString,
                 response_deserializer=points_dot_v1_dot_policies__pb2.RecalculatePointsResponse.FromString,
                 _registered_method=True)
+        self.ProposeRecalculation = channel.unary_unary(
+                '/points.v1.PolicyService/ProposeRecalculation',
+                request_serializer=points_dot_v1_dot_policies__pb2.ProposeRecalculationRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_policies__pb2.ProposeRecalculationResponse.FromString,
+                _registered_method=True)
+        self.ApproveRecalculation = channel.unary_unary(
+                '/points.v1.PolicyService/ApproveRecalculation',
+                request_serializer=points_dot_v1_dot_policies__pb2.ApproveRecalculationRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_policies__pb2.ApproveRecalculationResponse.FromString,
+                _registered_method=True)
+        self.WithdrawRecalculation = channel.unary_unary(
+                '/points.v1.PolicyService/WithdrawRecalculation',
+                request_serializer=points_dot_v1_dot_policies__pb2.WithdrawRecalculationRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_policies__pb2.WithdrawRecalculationResponse.FromString,
+                _registered_method=True)
+        self.ListRecalculations = channel.unary_unary(
+                '/points.v1.PolicyService/ListRecalculations',
+                request_serializer=points_dot_v1_dot_policies__pb2.ListRecalculationsRequest.SerializeToString,
+                response_deserializer=points_dot_v1_dot_policies__pb2.ListRecalculationsResponse.FromString,
+                _registered_method=True)
 
 
 class PolicyServiceServicer:
@@ -93,7 +113,41 @@ class PolicyServiceServicer:
         reach (dated from its effective_from until the next version's) that older
         versions scored: the explicit, audited act after a retroactive
         publication. Each event's booked lines are reversed and its new lines
-        booked, with the recalculation's id, author and reason.
+        booked, with the recalculation's id, author and reason. In one step: only
+        where the server runs with four eyes off (else FAILED_PRECONDITION,
+        reason FOUR_EYES_REQUIRED); otherwise propose, then another approves.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ProposeRecalculation(self, request, context):
+        """Proposes a recalculation under a version; nothing changes until another
+        person approves it (four eyes).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ApproveRecalculation(self, request, context):
+        """Approves a proposed recalculation and runs it (the proposer cannot:
+        PERMISSION_DENIED, reason SELF_APPROVAL). The approver may call again with
+        the same proposal_id to continue a run that stopped; a finished one is a
+        replay.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WithdrawRecalculation(self, request, context):
+        """Withdraws a pending recalculation proposal.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def ListRecalculations(self, request, context):
+        """Every recalculation proposed, oldest first, with its state.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
@@ -121,6 +175,26 @@ def add_PolicyServiceServicer_to_server(servicer, server):
                     servicer.RecalculatePoints,
                     request_deserializer=points_dot_v1_dot_policies__pb2.RecalculatePointsRequest.FromString,
                     response_serializer=points_dot_v1_dot_policies__pb2.RecalculatePointsResponse.SerializeToString,
+            ),
+            'ProposeRecalculation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ProposeRecalculation,
+                    request_deserializer=points_dot_v1_dot_policies__pb2.ProposeRecalculationRequest.FromString,
+                    response_serializer=points_dot_v1_dot_policies__pb2.ProposeRecalculationResponse.SerializeToString,
+            ),
+            'ApproveRecalculation': grpc.unary_unary_rpc_method_handler(
+                    servicer.ApproveRecalculation,
+                    request_deserializer=points_dot_v1_dot_policies__pb2.ApproveRecalculationRequest.FromString,
+                    response_serializer=points_dot_v1_dot_policies__pb2.ApproveRecalculationResponse.SerializeToString,
+            ),
+            'WithdrawRecalculation': grpc.unary_unary_rpc_method_handler(
+                    servicer.WithdrawRecalculation,
+                    request_deserializer=points_dot_v1_dot_policies__pb2.WithdrawRecalculationRequest.FromString,
+                    response_serializer=points_dot_v1_dot_policies__pb2.WithdrawRecalculationResponse.SerializeToString,
+            ),
+            'ListRecalculations': grpc.unary_unary_rpc_method_handler(
+                    servicer.ListRecalculations,
+                    request_deserializer=points_dot_v1_dot_policies__pb2.ListRecalculationsRequest.FromString,
+                    response_serializer=points_dot_v1_dot_policies__pb2.ListRecalculationsResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -233,6 +307,114 @@ class PolicyService:
             '/points.v1.PolicyService/RecalculatePoints',
             points_dot_v1_dot_policies__pb2.RecalculatePointsRequest.SerializeToString,
             points_dot_v1_dot_policies__pb2.RecalculatePointsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ProposeRecalculation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/points.v1.PolicyService/ProposeRecalculation',
+            points_dot_v1_dot_policies__pb2.ProposeRecalculationRequest.SerializeToString,
+            points_dot_v1_dot_policies__pb2.ProposeRecalculationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ApproveRecalculation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/points.v1.PolicyService/ApproveRecalculation',
+            points_dot_v1_dot_policies__pb2.ApproveRecalculationRequest.SerializeToString,
+            points_dot_v1_dot_policies__pb2.ApproveRecalculationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WithdrawRecalculation(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/points.v1.PolicyService/WithdrawRecalculation',
+            points_dot_v1_dot_policies__pb2.WithdrawRecalculationRequest.SerializeToString,
+            points_dot_v1_dot_policies__pb2.WithdrawRecalculationResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def ListRecalculations(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/points.v1.PolicyService/ListRecalculations',
+            points_dot_v1_dot_policies__pb2.ListRecalculationsRequest.SerializeToString,
+            points_dot_v1_dot_policies__pb2.ListRecalculationsResponse.FromString,
             options,
             channel_credentials,
             insecure,

@@ -26,7 +26,7 @@ from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__
 from google.rpc import status_pb2 as google_dot_rpc_dot_status__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpoints/v1/work_events.proto\x12\tpoints.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xd9\x02\n\x16RecordWorkEventRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\t\x12\x13\n\x0boccurred_on\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\toutlet_id\x18\x07 \x01(\t\x12\x13\n\x0brecorded_by\x18\x08 \x01(\t\x12\x0e\n\x06source\x18\t \x01(\t\x12\x45\n\nattributes\x18\n \x03(\x0b\x32\x31.points.v1.RecordWorkEventRequest.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"q\n\nPointsLine\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x16\n\x0epolicy_version\x18\x02 \x01(\t\x12\x11\n\tdimension\x18\x03 \x01(\t\x12\x0e\n\x06points\x18\x04 \x01(\t\x12\x17\n\x0fweighted_points\x18\x05 \x01(\t\"\x95\x01\n\x17RecordWorkEventResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0e\n\x06points\x18\x02 \x01(\t\x12$\n\x05lines\x18\x03 \x03(\x0b\x32\x15.points.v1.PointsLine\x12\x10\n\x08position\x18\x04 \x01(\x03\x12\x10\n\x08replayed\x18\x05 \x01(\x08\x12\x0e\n\x06period\x18\x06 \x01(\t\"N\n\x17RecordWorkEventsRequest\x12\x33\n\x08requests\x18\x01 \x03(\x0b\x32!.points.v1.RecordWorkEventRequest\"\xdb\x01\n\x18RecordWorkEventsResponse\x12;\n\x07results\x18\x01 \x03(\x0b\x32*.points.v1.RecordWorkEventsResponse.Result\x12\x10\n\x08position\x18\x02 \x01(\x03\x1ap\n\x06Result\x12\x36\n\x08recorded\x18\x01 \x01(\x0b\x32\".points.v1.RecordWorkEventResponseH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\t\n\x07outcome\"@\n\tAmendment\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\t\x12\x13\n\x0boccurred_on\x18\x03 \x01(\t\"\xc2\x01\n\x17\x43orrectWorkEventRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x14\n\x0c\x63orrected_by\x18\x04 \x01(\t\x12\x11\n\x07reverse\x18\x05 \x01(\x08H\x00\x12%\n\x05\x61mend\x18\x06 \x01(\x0b\x32\x14.points.v1.AmendmentH\x00\x12\x13\n\x0b\x65mployee_id\x18\x07 \x01(\tB\x0c\n\ncorrection\"\x88\x01\n\x18\x43orrectWorkEventResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08\x12\x10\n\x08reversed\x18\x04 \x01(\x08\x12$\n\x05lines\x18\x05 \x03(\x0b\x32\x15.points.v1.PointsLine2\xa6\x02\n\x10WorkEventService\x12X\n\x0fRecordWorkEvent\x12!.points.v1.RecordWorkEventRequest\x1a\".points.v1.RecordWorkEventResponse\x12[\n\x10RecordWorkEvents\x12\".points.v1.RecordWorkEventsRequest\x1a#.points.v1.RecordWorkEventsResponse\x12[\n\x10\x43orrectWorkEvent\x12\".points.v1.CorrectWorkEventRequest\x1a#.points.v1.CorrectWorkEventResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x1bpoints/v1/work_events.proto\x12\tpoints.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17google/rpc/status.proto\"\xd9\x02\n\x16RecordWorkEventRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x02 \x01(\t\x12\x0c\n\x04kind\x18\x03 \x01(\t\x12\x10\n\x08quantity\x18\x04 \x01(\t\x12\x13\n\x0boccurred_on\x18\x05 \x01(\t\x12/\n\x0boccurred_at\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x11\n\toutlet_id\x18\x07 \x01(\t\x12\x13\n\x0brecorded_by\x18\x08 \x01(\t\x12\x0e\n\x06source\x18\t \x01(\t\x12\x45\n\nattributes\x18\n \x03(\x0b\x32\x31.points.v1.RecordWorkEventRequest.AttributesEntry\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"q\n\nPointsLine\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x16\n\x0epolicy_version\x18\x02 \x01(\t\x12\x11\n\tdimension\x18\x03 \x01(\t\x12\x0e\n\x06points\x18\x04 \x01(\t\x12\x17\n\x0fweighted_points\x18\x05 \x01(\t\"\xac\x01\n\x17RecordWorkEventResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x0e\n\x06points\x18\x02 \x01(\t\x12$\n\x05lines\x18\x03 \x03(\x0b\x32\x15.points.v1.PointsLine\x12\x10\n\x08position\x18\x04 \x01(\x03\x12\x10\n\x08replayed\x18\x05 \x01(\x08\x12\x0e\n\x06period\x18\x06 \x01(\t\x12\x15\n\rbooked_period\x18\x07 \x01(\t\"N\n\x17RecordWorkEventsRequest\x12\x33\n\x08requests\x18\x01 \x03(\x0b\x32!.points.v1.RecordWorkEventRequest\"\xdb\x01\n\x18RecordWorkEventsResponse\x12;\n\x07results\x18\x01 \x03(\x0b\x32*.points.v1.RecordWorkEventsResponse.Result\x12\x10\n\x08position\x18\x02 \x01(\x03\x1ap\n\x06Result\x12\x36\n\x08recorded\x18\x01 \x01(\x0b\x32\".points.v1.RecordWorkEventResponseH\x00\x12#\n\x05\x65rror\x18\x02 \x01(\x0b\x32\x12.google.rpc.StatusH\x00\x42\t\n\x07outcome\"@\n\tAmendment\x12\x0c\n\x04kind\x18\x01 \x01(\t\x12\x10\n\x08quantity\x18\x02 \x01(\t\x12\x13\n\x0boccurred_on\x18\x03 \x01(\t\"\xc2\x01\n\x17\x43orrectWorkEventRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x10\n\x08\x65vent_id\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x14\n\x0c\x63orrected_by\x18\x04 \x01(\t\x12\x11\n\x07reverse\x18\x05 \x01(\x08H\x00\x12%\n\x05\x61mend\x18\x06 \x01(\x0b\x32\x14.points.v1.AmendmentH\x00\x12\x13\n\x0b\x65mployee_id\x18\x07 \x01(\tB\x0c\n\ncorrection\"\xcf\x01\n\x18\x43orrectWorkEventResponse\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08\x12\x10\n\x08reversed\x18\x04 \x01(\x08\x12$\n\x05lines\x18\x05 \x03(\x0b\x32\x15.points.v1.PointsLine\x12\x0e\n\x06period\x18\x06 \x01(\t\x12\x15\n\rbooked_period\x18\x07 \x01(\t\x12\x1e\n\x16reversal_booked_period\x18\x08 \x01(\t2\xa6\x02\n\x10WorkEventService\x12X\n\x0fRecordWorkEvent\x12!.points.v1.RecordWorkEventRequest\x1a\".points.v1.RecordWorkEventResponse\x12[\n\x10RecordWorkEvents\x12\".points.v1.RecordWorkEventsRequest\x1a#.points.v1.RecordWorkEventsResponse\x12[\n\x10\x43orrectWorkEvent\x12\".points.v1.CorrectWorkEventRequest\x1a#.points.v1.CorrectWorkEventResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -42,19 +42,19 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_POINTSLINE']._serialized_start=448
   _globals['_POINTSLINE']._serialized_end=561
   _globals['_RECORDWORKEVENTRESPONSE']._serialized_start=564
-  _globals['_RECORDWORKEVENTRESPONSE']._serialized_end=713
-  _globals['_RECORDWORKEVENTSREQUEST']._serialized_start=715
-  _globals['_RECORDWORKEVENTSREQUEST']._serialized_end=793
-  _globals['_RECORDWORKEVENTSRESPONSE']._serialized_start=796
-  _globals['_RECORDWORKEVENTSRESPONSE']._serialized_end=1015
-  _globals['_RECORDWORKEVENTSRESPONSE_RESULT']._serialized_start=903
-  _globals['_RECORDWORKEVENTSRESPONSE_RESULT']._serialized_end=1015
-  _globals['_AMENDMENT']._serialized_start=1017
-  _globals['_AMENDMENT']._serialized_end=1081
-  _globals['_CORRECTWORKEVENTREQUEST']._serialized_start=1084
-  _globals['_CORRECTWORKEVENTREQUEST']._serialized_end=1278
-  _globals['_CORRECTWORKEVENTRESPONSE']._serialized_start=1281
-  _globals['_CORRECTWORKEVENTRESPONSE']._serialized_end=1417
-  _globals['_WORKEVENTSERVICE']._serialized_start=1420
-  _globals['_WORKEVENTSERVICE']._serialized_end=1714
+  _globals['_RECORDWORKEVENTRESPONSE']._serialized_end=736
+  _globals['_RECORDWORKEVENTSREQUEST']._serialized_start=738
+  _globals['_RECORDWORKEVENTSREQUEST']._serialized_end=816
+  _globals['_RECORDWORKEVENTSRESPONSE']._serialized_start=819
+  _globals['_RECORDWORKEVENTSRESPONSE']._serialized_end=1038
+  _globals['_RECORDWORKEVENTSRESPONSE_RESULT']._serialized_start=926
+  _globals['_RECORDWORKEVENTSRESPONSE_RESULT']._serialized_end=1038
+  _globals['_AMENDMENT']._serialized_start=1040
+  _globals['_AMENDMENT']._serialized_end=1104
+  _globals['_CORRECTWORKEVENTREQUEST']._serialized_start=1107
+  _globals['_CORRECTWORKEVENTREQUEST']._serialized_end=1301
+  _globals['_CORRECTWORKEVENTRESPONSE']._serialized_start=1304
+  _globals['_CORRECTWORKEVENTRESPONSE']._serialized_end=1511
+  _globals['_WORKEVENTSERVICE']._serialized_start=1514
+  _globals['_WORKEVENTSERVICE']._serialized_end=1808
 # @@protoc_insertion_point(module_scope)

@@ -56,20 +56,22 @@ class PointsLine(_message.Message):
     def __init__(self, rule_id: _Optional[str] = ..., policy_version: _Optional[str] = ..., dimension: _Optional[str] = ..., points: _Optional[str] = ..., weighted_points: _Optional[str] = ...) -> None: ...
 
 class RecordWorkEventResponse(_message.Message):
-    __slots__ = ("event_id", "points", "lines", "position", "replayed", "period")
+    __slots__ = ("event_id", "points", "lines", "position", "replayed", "period", "booked_period")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     POINTS_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
     PERIOD_FIELD_NUMBER: _ClassVar[int]
+    BOOKED_PERIOD_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     points: str
     lines: _containers.RepeatedCompositeFieldContainer[PointsLine]
     position: int
     replayed: bool
     period: str
-    def __init__(self, event_id: _Optional[str] = ..., points: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[PointsLine, _Mapping]]] = ..., position: _Optional[int] = ..., replayed: _Optional[bool] = ..., period: _Optional[str] = ...) -> None: ...
+    booked_period: str
+    def __init__(self, event_id: _Optional[str] = ..., points: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[PointsLine, _Mapping]]] = ..., position: _Optional[int] = ..., replayed: _Optional[bool] = ..., period: _Optional[str] = ..., booked_period: _Optional[str] = ...) -> None: ...
 
 class RecordWorkEventsRequest(_message.Message):
     __slots__ = ("requests",)
@@ -121,15 +123,21 @@ class CorrectWorkEventRequest(_message.Message):
     def __init__(self, request_id: _Optional[str] = ..., event_id: _Optional[str] = ..., reason: _Optional[str] = ..., corrected_by: _Optional[str] = ..., reverse: _Optional[bool] = ..., amend: _Optional[_Union[Amendment, _Mapping]] = ..., employee_id: _Optional[str] = ...) -> None: ...
 
 class CorrectWorkEventResponse(_message.Message):
-    __slots__ = ("event_id", "position", "replayed", "reversed", "lines")
+    __slots__ = ("event_id", "position", "replayed", "reversed", "lines", "period", "booked_period", "reversal_booked_period")
     EVENT_ID_FIELD_NUMBER: _ClassVar[int]
     POSITION_FIELD_NUMBER: _ClassVar[int]
     REPLAYED_FIELD_NUMBER: _ClassVar[int]
     REVERSED_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
+    PERIOD_FIELD_NUMBER: _ClassVar[int]
+    BOOKED_PERIOD_FIELD_NUMBER: _ClassVar[int]
+    REVERSAL_BOOKED_PERIOD_FIELD_NUMBER: _ClassVar[int]
     event_id: str
     position: int
     replayed: bool
     reversed: bool
     lines: _containers.RepeatedCompositeFieldContainer[PointsLine]
-    def __init__(self, event_id: _Optional[str] = ..., position: _Optional[int] = ..., replayed: _Optional[bool] = ..., reversed: _Optional[bool] = ..., lines: _Optional[_Iterable[_Union[PointsLine, _Mapping]]] = ...) -> None: ...
+    period: str
+    booked_period: str
+    reversal_booked_period: str
+    def __init__(self, event_id: _Optional[str] = ..., position: _Optional[int] = ..., replayed: _Optional[bool] = ..., reversed: _Optional[bool] = ..., lines: _Optional[_Iterable[_Union[PointsLine, _Mapping]]] = ..., period: _Optional[str] = ..., booked_period: _Optional[str] = ..., reversal_booked_period: _Optional[str] = ...) -> None: ...
