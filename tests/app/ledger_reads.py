@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from points.application.balances import StatementView
 from points.application.points import PointsApplication
-from points.application.results import BalanceView, Corrected
+from points.application.policies import Recalculation
+from points.application.results import BalanceView, Corrected, PeriodView
+from points.application.statements import StatementView
 from points.projections.ledger import LineRow, from_units
 from points.server import PointsService
 
@@ -62,7 +63,7 @@ def all_statements(service: PointsService, period: str, page_size: int = 1000) -
     found: list[StatementView] = []
     token = ""
     while True:
-        page, token, _ = service.balances.list_statements(period=period, page_size=page_size, page_token=token, min_position=0, timeout=0)
+        page, token, _ = service.statements.list_statements(period=period, page_size=page_size, page_token=token, min_position=0, timeout=0)
         found += page
         if not token:
             return found
@@ -71,3 +72,18 @@ def all_statements(service: PointsService, period: str, page_size: int = 1000) -
 def statement_of(service: PointsService, employee_id: str, period: str) -> StatementView:
     (statement,) = [s for s in all_statements(service, period) if s.employee_id == employee_id]
     return statement
+
+
+def close_month(service: PointsService, period: str, *, reason: str = "paid") -> PeriodView:
+    """Closes a pay month as payroll does: one person proposes, another approves (four eyes)."""
+    service.projector.catch_up()
+    proposal = service.periods.propose_close(request_id=f"close-{period}", period=period, proposed_by="payroll clerk", reason=reason)
+    service.projector.catch_up()  # the approval waits for the view to book everything before it (the proposal too)
+    return service.periods.approve_close(proposal_id=proposal.proposal_id, approved_by="payroll manager", reason="")
+
+
+def recalculate(service: PointsService, recalculation_id: str, version: str, *, requested_by: str = "hq payroll", reason: str = "rates") -> Recalculation:
+    """A recalculation as payroll makes one: `requested_by` proposes it, another person approves it and it runs."""
+    service.policies.propose_recalculation(request_id=recalculation_id, version=version, proposed_by=requested_by, reason=reason)
+    _, done = service.policies.approve_recalculation(proposal_id=recalculation_id, approved_by="payroll approver", reason="checked")
+    return done

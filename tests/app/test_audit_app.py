@@ -23,7 +23,7 @@ from points.application.points import PointsApplication
 from points.domain.errors import InvalidRequest, NotFound
 from points.projections.balances import AuditRow
 from points.server import PointsService
-from tests.app.ledger_reads import correct
+from tests.app.ledger_reads import correct, recalculate
 from tests.app.work_requests import work
 from tests.support.policy_versions import NOVEMBER_VERSION
 
@@ -303,11 +303,12 @@ def test_a_recalculation_shows_as_a_rescore_with_its_reason_and_author(idle_serv
     idle_service.policies.publish(document=NOVEMBER_VERSION, source="2026.2.toml", effective_from="", published_by="hq", reason="rates")
     idle_service.projector.start()  # the recalculation waits for the view after each batch
     try:
-        idle_service.policies.recalculate(recalculation_id="rc-1", version="2026.2", requested_by="hq payroll", reason="November rates")
+        recalculate(idle_service, "rc-1", "2026.2", requested_by="hq payroll", reason="November rates")
     finally:
         idle_service.projector.stop()
 
     row = audited(idle_service, "ct-2")
 
-    assert [(c[0], c[2], c[3]) for c in corrections_of(row)] == [("rescore", "November rates", "hq payroll")]
+    # four eyes: "hq payroll" proposed it, the approver made it take effect and is the rescore's author
+    assert [(c[0], c[2], c[3]) for c in corrections_of(row)] == [("rescore", "November rates", "payroll approver")]
     assert [(line[0], line[3]) for line in lines_of(row)] == [("recorded", 50000), ("reversal", -50000), ("rescored", 100000)]

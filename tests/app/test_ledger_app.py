@@ -33,6 +33,7 @@ from points.projections.ledger import LineRow, from_units
 from points.server import PointsService
 from tests.app.work_requests import ALL_MONTHS_2026, log_size, settled_balance, work
 from tests.support.policy_versions import NOVEMBER_VERSION, version_of
+from tests.app.ledger_reads import recalculate
 
 pytestmark = pytest.mark.usefixtures("staffed_outlet")
 
@@ -333,7 +334,7 @@ def test_after_a_recalculation_the_lines_still_add_up_to_the_balance_and_count_e
     app.record_work_event(work("ct", quantity="10", occurred_on="2026-11-02"))  # 2026.1: 4.0000; 2026.2: 8.0000
     app.record_work_event(work("cs", kind="customer_served", quantity="10", occurred_on="2026-11-03"))  # 1.7500
     service.policies.publish(document=NOVEMBER_VERSION, source="2026.2.toml", effective_from="", published_by="hq", reason="r")
-    done = service.policies.recalculate(recalculation_id="recalc-1", version="2026.2", requested_by="hq", reason="r")
+    done = recalculate(service, "recalc-1", "2026.2", requested_by="hq", reason="r")
 
     read = service.balances.get_balance(employee_id="e1", period="2026-11", min_position=done.position, timeout=10)
     explained = explain(service, "e1", "2026-11", min_position=done.position)

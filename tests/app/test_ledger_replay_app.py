@@ -23,12 +23,12 @@ from typing import Any
 
 import pytest
 
-from points.application.balances import StatementView
+from points.application.statements import StatementView
 from points.application.points import WorkFields
 from points.application.results import BalanceView, WorkRecorded
 from points.projections.ledger import LineRow, PeriodCloseRow
 from points.server import PointsService
-from tests.app.ledger_reads import all_statements, correct, explained_lines
+from tests.app.ledger_reads import all_statements, close_month, correct, explained_lines, recalculate
 from tests.app.work_requests import settled_balance, work
 from tests.support.policy_versions import NOVEMBER_VERSION
 
@@ -69,7 +69,7 @@ def corrected_and_closed_autumn(idle_service: PointsService, staffed_outlet: Non
     nov_served = record(work("e1-nov-served", kind="customer_served", quantity="4", occurred_on="2026-11-05"))
     auth = record(work("e2-auth", employee_id="e2", kind="counter_authorisation", quantity="400"))
     step(correct, app, auth.event_id, "c-auth", employee_id="e2", quantity="200")
-    step(app.close_period, period="2026-10", closed_by="payroll p1", reason="October payroll run")
+    step(close_month, idle_service, "2026-10", reason="October payroll run")
     record(work("e1-oct-late", kind="customer_served", quantity="6", occurred_on="2026-10-31"))
     step(correct, app, oct_counter.event_id, "c-oct", reverse=True)
     step(correct, app, nov_served.event_id, "c-date", occurred_on="2026-10-29")
@@ -105,7 +105,9 @@ def test_the_live_ledger_has_the_worked_numbers(idle_service: PointsService) -> 
     assert str(settled_balance(idle_service, "e1", "2026-11").total) == "477.7500"
     assert str(settled_balance(idle_service, "e2", "2026-11").total) == "40.0000"
     (october,) = [s for s in all_statements(idle_service, "2026-11") if s.employee_id == "e1"]
-    assert [(m, d, str(p)) for m, d, p, _ in october.adjustments] == [("2026-10", "service", "5.0000"), ("2026-10", "workload", "-10.0000")]
+    assert [(a.from_period, a.dimension, str(a.points)) for a in october.adjustments] == [
+        ("2026-10", "service", "5.0000"), ("2026-10", "workload", "-10.0000"),
+    ]  # fmt: skip
 
 
 @pytest.mark.usefixtures("corrected_and_closed_autumn")
@@ -140,7 +142,7 @@ def test_a_rebuild_reproduces_every_explained_line(idle_service: PointsService) 
 @pytest.mark.usefixtures("corrected_and_closed_autumn")
 def test_a_rebuild_reproduces_the_period_closes(idle_service: PointsService) -> None:
     live = closes(idle_service)
-    assert [(c.period, c.closed_by) for c in live] == [("2026-10", "payroll p1")]
+    assert [(c.period, c.proposed_by, c.closed_by) for c in live] == [("2026-10", "payroll clerk", "payroll manager")]
 
     idle_service.projector.rebuild()
 
@@ -163,7 +165,7 @@ def test_a_rebuild_reproduces_the_lines_of_a_reversal_after_a_recalculation(idle
     step(publish_november_rates, idle_service)
     idle_service.projector.start()  # the recalculation waits for the view after each batch
     try:
-        idle_service.policies.recalculate(recalculation_id="rc-1", version="2026.2", requested_by="hq", reason="November rates")
+        recalculate(idle_service, "rc-1", "2026.2", requested_by="hq", reason="November rates")
     finally:
         idle_service.projector.stop()
     step(correct, app, recorded.event_id, "c-rev", reverse=True)

@@ -1,4 +1,5 @@
-"""Pay periods on a real store: closing months in order once they have ended, audited; their states read back.
+"""The pay calendar on a real store: it starts at the first booked month, months close strictly in order, a close
+takes a proposer and a different approver, late work lands in the first open month, and a skipped calendar is repaired.
 
 The fixture clock's today is 2026-11-28: October and earlier months have ended, November has not.
 """
@@ -11,148 +12,308 @@ import pytest
 
 from points.application.points import PointsApplication
 from points.application.results import PeriodView
-from points.domain.errors import FailedPrecondition, InvalidRequest
-from points.server import PointsService
-from tests.app.work_requests import log_size
+from points.domain.errors import FailedPrecondition, Forbidden, InvalidRequest, NotFound
+from points.domain.periods import PayCalendar
+from points.server import PointsService, Settings, build_service
+from tests.app.ledger_reads import close_month, correct, statement_of
+from tests.app.work_requests import log_size, work
 
 if TYPE_CHECKING:
     from tests.conftest import Clock
 
-
-def close(app: PointsApplication, period: str, closed_by: str = "payroll p1", reason: str = "paid") -> PeriodView:
-    return app.close_period(period=period, closed_by=closed_by, reason=reason)
+pytestmark = pytest.mark.usefixtures("staffed_outlet")
 
 
-def refusal(app: PointsApplication, period: str) -> str:
-    size = log_size(app)
+def propose(service: PointsService, period: str, by: str = "payroll clerk", request_id: str = "") -> str:
+    service.projector.catch_up()
+    return service.periods.propose_close(request_id=request_id or f"close-{period}", period=period, proposed_by=by, reason="paid").proposal_id
+
+
+def approve(service: PointsService, proposal_id: str, by: str = "payroll manager") -> PeriodView:
+    service.projector.catch_up()
+    return service.periods.approve_close(proposal_id=proposal_id, approved_by=by, reason="checked")
+
+
+def refusal(service: PointsService, period: str) -> str:
+    service.projector.catch_up()
+    size = log_size(service.app)
     with pytest.raises(FailedPrecondition) as refused:
-        close(app, period)
-    assert log_size(app) == size, "a refused close wrote to the log"
+        service.periods.propose_close(request_id=f"try-{period}", period=period, proposed_by="payroll clerk", reason="")
+    assert log_size(service.app) == size, "a refused proposal wrote to the log"
     return refused.value.reason
 
 
-def states(app: PointsApplication) -> list[tuple[str, bool]]:
-    return [(p.period, p.closed) for p in app.list_periods()]
+def states(service: PointsService) -> list[tuple[str, bool]]:
+    service.projector.catch_up()
+    return [(p.period, p.closed) for p in service.periods.calendar().periods]
 
 
 @pytest.fixture
-def october_closed(app: PointsApplication) -> PeriodView:
-    """2026-10 closed by payroll p1 on 2026-11-28 (the first close)."""
-    return close(app, "2026-10", reason="October payroll run")
+def october_and_november(idle_service: PointsService, staffed_outlet: None) -> None:
+    """Work in October and November 2026 for e1 (the first bookings: the calendar starts in October)."""
+    idle_service.app.record_work_event(work("oct", occurred_on="2026-10-05"))
+    idle_service.app.record_work_event(work("nov", occurred_on="2026-11-03"))
+    idle_service.projector.catch_up()
 
 
-# -- closing ------------------------------------------------------------------------------
+# -- where the calendar starts -----------------------------------------------------------------
 
 
-def test_a_close_is_audited_with_who_when_why_and_its_position(app: PointsApplication, clock: Clock) -> None:
-    closed = close(app, "2026-10", closed_by="payroll p1", reason="October payroll run")
+def test_with_nothing_booked_only_the_current_month_is_listed_and_nothing_can_close(idle_service: PointsService) -> None:
+    assert states(idle_service) == [("2026-11", False)]
+    assert idle_service.periods.calendar().next_to_close == ""
+    assert refusal(idle_service, "2026-10") == "NOTHING_TO_CLOSE"
 
-    assert (closed.period, closed.closed, closed.closed_by, closed.reason, closed.closed_at) == (
-        "2026-10", True, "payroll p1", "October payroll run", clock(),
+
+@pytest.mark.usefixtures("october_and_november")
+def test_the_calendar_lists_every_month_from_the_first_booking_and_names_the_next_to_close(idle_service: PointsService, clock: Clock) -> None:
+    clock.advance(days=40)  # 2027-01-07
+
+    assert states(idle_service) == [("2026-10", False), ("2026-11", False), ("2026-12", False), ("2027-01", False)]
+    assert idle_service.periods.calendar().next_to_close == "2026-10"
+
+
+@pytest.mark.usefixtures("october_and_november")
+def test_closing_november_before_october_is_refused_naming_october(idle_service: PointsService, clock: Clock) -> None:
+    clock.advance(days=4)  # 2026-12-02: both months have ended
+
+    with pytest.raises(FailedPrecondition) as refused:
+        idle_service.periods.propose_close(request_id="p-nov", period="2026-11", proposed_by="payroll clerk", reason="")
+
+    assert refused.value.reason == "PERIODS_CLOSE_IN_ORDER"
+    assert "close 2026-10 first" in refused.value.message
+
+
+@pytest.mark.usefixtures("october_and_november")
+def test_months_close_in_order_and_late_october_work_lands_in_the_first_open_month(idle_service: PointsService, clock: Clock) -> None:
+    app = idle_service.app
+    close_month(idle_service, "2026-10")
+    while_november_open = app.record_work_event(work("late-1", occurred_on="2026-10-20"))
+    assert (while_november_open.period, while_november_open.booked_period) == ("2026-10", "2026-11")
+
+    clock.advance(days=4)  # 2026-12-02
+    close_month(idle_service, "2026-11")
+    after_november = app.record_work_event(work("late-2", occurred_on="2026-10-21"))
+
+    assert (after_november.period, after_november.booked_period) == ("2026-10", "2026-12")
+    assert states(idle_service) == [("2026-10", True), ("2026-11", True), ("2026-12", False)]
+    assert [(a.from_period, str(a.weighted_points)) for a in statement_of(idle_service, "e1", "2026-11").adjustments] == [
+        ("2026-10", "0.4000")
+    ]
+    assert [(a.from_period, str(a.weighted_points)) for a in statement_of(idle_service, "e1", "2026-12").adjustments] == [
+        ("2026-10", "0.4000")
+    ]
+
+
+@pytest.mark.usefixtures("october_and_november")
+def test_a_batch_and_a_correction_say_where_their_lines_are_booked(idle_service: PointsService, clock: Clock) -> None:
+    app = idle_service.app
+    before = app.record_work_event(work("sep-before-close", occurred_on="2026-10-30"))
+    close_month(idle_service, "2026-10")
+
+    current, late = app.record_work_events([work("b-nov", occurred_on="2026-11-20"), work("b-oct", occurred_on="2026-10-31")])
+    retry = app.record_work_event(work("sep-before-close", occurred_on="2026-10-30"))  # booked before the close: still October
+    moved = correct(app, current.event_id, "c-date", occurred_on="2026-10-12")  # November work dated into closed October
+    reversed_ = correct(app, before.event_id, "c-rev", reverse=True)  # October work booked in October, reversed in November
+
+    assert [(r.period, r.booked_period) for r in (current, late)] == [("2026-11", "2026-11"), ("2026-10", "2026-11")]
+    assert (retry.replayed, retry.booked_period) == (True, "2026-10")
+    assert (moved.period, moved.booked_period, moved.reversal_booked_period) == ("2026-10", "2026-11", "2026-11")
+    assert (reversed_.period, reversed_.booked_period, reversed_.reversal_booked_period) == ("2026-10", "2026-11", "2026-11")
+    assert correct(app, current.event_id, "c-date", occurred_on="2026-10-12").booked_period == "2026-11"  # a retry says the same
+
+
+# -- four eyes ------------------------------------------------------------------------------
+
+
+@pytest.mark.usefixtures("october_and_november")
+def test_a_proposal_closes_the_month_only_when_another_person_approves_it(idle_service: PointsService, clock: Clock) -> None:
+    proposal_id = propose(idle_service, "2026-10", by="payroll clerk")
+    pending = idle_service.periods.get_period("2026-10")
+    assert (pending.closed, pending.pending and pending.pending.proposed_by) == (False, "payroll clerk")
+
+    closed = approve(idle_service, proposal_id, by="payroll manager")
+
+    assert (closed.closed, closed.proposed_by, closed.closed_by, closed.reason, closed.closed_at) == (
+        True, "payroll clerk", "payroll manager", "checked", clock(),
     )  # fmt: skip
-    assert closed.position == log_size(app)
+    assert closed.position == log_size(idle_service.app) and closed.pending is None
 
 
-def test_the_next_month_closes_after_the_last_closed_one(app: PointsApplication, october_closed: PeriodView, clock: Clock) -> None:
-    clock.advance(days=3)  # 2026-12-01: November has ended
+@pytest.mark.usefixtures("october_and_november")
+def test_the_proposer_cannot_approve_and_nothing_is_written(idle_service: PointsService) -> None:
+    proposal_id = propose(idle_service, "2026-10", by="payroll clerk")
+    size = log_size(idle_service.app)
 
-    closed = close(app, "2026-11")
+    with pytest.raises(Forbidden) as refused:
+        approve(idle_service, proposal_id, by="payroll clerk")
 
-    assert (closed.closed, closed.position) == (True, log_size(app))
-    assert closed.position > october_closed.position
-
-
-@pytest.mark.usefixtures("october_closed")
-def test_a_month_before_the_last_closed_one_is_refused_as_out_of_order(app: PointsApplication) -> None:
-    assert refusal(app, "2026-09") == "PERIODS_CLOSE_IN_ORDER"
+    assert refused.value.reason == "SELF_APPROVAL"
+    assert log_size(idle_service.app) == size and not idle_service.periods.get_period("2026-10").closed
 
 
-@pytest.mark.usefixtures("october_closed")
-def test_a_month_after_the_next_open_one_is_refused_as_out_of_order(app: PointsApplication, clock: Clock) -> None:
-    clock.advance(days=40)  # 2027-01-07: December has ended too, but November is still open
+@pytest.mark.usefixtures("october_and_november")
+def test_a_withdrawn_proposal_cannot_be_approved_and_a_new_one_can(idle_service: PointsService) -> None:
+    first = propose(idle_service, "2026-10", request_id="p-1")
+    withdrawn = idle_service.periods.withdraw_close(proposal_id=first, withdrawn_by="payroll clerk", reason="a late feed is due")
+    assert (withdrawn.state, withdrawn.decided_by, withdrawn.decision_reason) == ("withdrawn", "payroll clerk", "a late feed is due")
 
-    assert refusal(app, "2026-12") == "PERIODS_CLOSE_IN_ORDER"
+    with pytest.raises(FailedPrecondition) as refused:
+        approve(idle_service, first)
+    assert refused.value.reason == "PROPOSAL_WITHDRAWN"
 
-
-@pytest.mark.usefixtures("october_closed")
-def test_a_closed_month_cannot_close_again(app: PointsApplication) -> None:
-    assert refusal(app, "2026-10") == "PERIOD_ALREADY_CLOSED"
-
-
-def test_the_current_month_cannot_close_before_it_ends(app: PointsApplication, clock: Clock) -> None:
-    assert refusal(app, "2026-11") == "PERIOD_NOT_ENDED"
-    close(app, "2026-10")
-    clock.advance(days=2)  # 2026-11-30 09:30, still November
-    assert refusal(app, "2026-11") == "PERIOD_NOT_ENDED"
+    assert approve(idle_service, propose(idle_service, "2026-10", request_id="p-2")).closed
 
 
-def test_a_future_month_has_not_ended(app: PointsApplication) -> None:
-    assert refusal(app, "2027-02") == "PERIOD_NOT_ENDED"
+@pytest.mark.usefixtures("october_and_november")
+def test_retries_of_a_proposal_and_an_approval_write_nothing_twice(idle_service: PointsService) -> None:
+    proposal_id = propose(idle_service, "2026-10")
+    assert propose(idle_service, "2026-10") == proposal_id
+    closed = approve(idle_service, proposal_id)
+    size = log_size(idle_service.app)
+
+    assert approve(idle_service, proposal_id) == closed
+    assert log_size(idle_service.app) == size
+
+
+def test_an_unknown_proposal_is_not_found(idle_service: PointsService) -> None:
+    with pytest.raises(NotFound) as refused:
+        approve(idle_service, "nope")
+
+    assert refused.value.reason == "PROPOSAL_NOT_FOUND"
+
+
+@pytest.mark.usefixtures("october_and_november")
+def test_one_step_closing_needs_four_eyes_off(idle_service: PointsService, settings: Settings) -> None:
+    with pytest.raises(FailedPrecondition) as refused:
+        idle_service.periods.close(period="2026-10", closed_by="payroll clerk", reason="alone")
+    assert refused.value.reason == "FOUR_EYES_REQUIRED"
+
+    alone = build_service(Settings(database_url=settings.database_url, clock=settings.clock, four_eyes=False), start_projector=False)
+    try:
+        alone.projector.catch_up()
+        closed = alone.periods.close(period="2026-10", closed_by="payroll clerk", reason="alone")
+        assert (closed.closed, closed.closed_by, closed.proposed_by) == (True, "payroll clerk", "")
+    finally:
+        alone.close()
+
+
+@pytest.mark.usefixtures("october_and_november")
+def test_with_four_eyes_off_the_proposer_may_approve(idle_service: PointsService, settings: Settings) -> None:
+    alone = build_service(Settings(database_url=settings.database_url, clock=settings.clock, four_eyes=False), start_projector=False)
+    try:
+        assert approve(alone, propose(alone, "2026-10", by="payroll clerk"), by="payroll clerk").closed
+    finally:
+        alone.close()
 
 
 @pytest.mark.parametrize(
-    ("period", "closed_by", "violation"),
+    ("period", "proposed_by", "violation"),
     [
         ("2026-Q3", "payroll", ("period", "NOT_A_MONTH")),
         ("2026", "payroll", ("period", "NOT_A_MONTH")),
         ("2026-13", "payroll", ("period", "MALFORMED_PERIOD")),
         ("", "payroll", ("period", "MALFORMED_PERIOD")),
-        ("2026-10", " ", ("closed_by", "MISSING_CLOSED_BY")),
+        ("2026-10", " ", ("proposed_by", "MISSING_PROPOSED_BY")),
     ],
 )
-def test_a_malformed_close_is_an_invalid_request(app: PointsApplication, period: str, closed_by: str, violation: tuple[str, str]) -> None:
-    size = log_size(app)
+def test_a_malformed_proposal_is_an_invalid_request(
+    idle_service: PointsService, period: str, proposed_by: str, violation: tuple[str, str]
+) -> None:
+    size = log_size(idle_service.app)
 
     with pytest.raises(InvalidRequest) as refused:
-        close(app, period, closed_by=closed_by)
+        idle_service.periods.propose_close(request_id="p", period=period, proposed_by=proposed_by, reason="")
 
     assert violation in [(v.field, v.reason) for v in refused.value.violations]
-    assert log_size(app) == size
+    assert log_size(idle_service.app) == size
 
 
-# -- reading states -----------------------------------------------------------------------------
+# -- states ---------------------------------------------------------------------------------
 
 
-def test_get_period_shows_a_closed_month_as_closed_with_its_audit(app: PointsApplication, october_closed: PeriodView) -> None:
-    assert app.get_period("2026-10") == october_closed
+@pytest.mark.usefixtures("october_and_november")
+def test_other_refusals(idle_service: PointsService, clock: Clock) -> None:
+    assert refusal(idle_service, "2026-11") == "PERIODS_CLOSE_IN_ORDER"  # October first (and November has not ended)
+    assert refusal(idle_service, "2026-09") == "PERIOD_BEFORE_CALENDAR"
+    close_month(idle_service, "2026-10")
+    assert refusal(idle_service, "2026-10") == "PERIOD_ALREADY_CLOSED"
+    assert refusal(idle_service, "2026-11") == "PERIOD_NOT_ENDED"
+    clock.advance(days=40)  # 2027-01-07: December has ended too, but November is still open
+    assert refusal(idle_service, "2026-12") == "PERIODS_CLOSE_IN_ORDER"
 
 
-@pytest.mark.usefixtures("october_closed")
-@pytest.mark.parametrize("period", ["2026-11", "2026-12"])
-def test_get_period_shows_a_month_not_closed_as_open(app: PointsApplication, period: str) -> None:
-    assert app.get_period(period) == PeriodView(period=period, closed=False)
-
-
-def test_get_period_refuses_a_quarter(app: PointsApplication) -> None:
+def test_get_period_refuses_a_quarter(idle_service: PointsService) -> None:
     with pytest.raises(InvalidRequest) as refused:
-        app.get_period("2026-Q4")
+        idle_service.periods.get_period("2026-Q4")
 
     assert refused.value.reason == "NOT_A_MONTH"
 
 
-def test_with_nothing_closed_only_the_current_month_is_listed_as_open(app: PointsApplication) -> None:
-    assert states(app) == [("2026-11", False)]
-
-
-def test_closed_months_are_listed_then_the_open_ones_up_to_the_current_month(app: PointsApplication, clock: Clock) -> None:
-    close(app, "2026-08")
-    close(app, "2026-09")
-    close(app, "2026-10")
-    clock.advance(days=40)  # 2027-01-07
-
-    assert states(app) == [
-        ("2026-08", True), ("2026-09", True), ("2026-10", True), ("2026-11", False), ("2026-12", False), ("2027-01", False),
-    ]  # fmt: skip
-    assert [p.closed_by for p in app.list_periods()[:3]] == ["payroll p1"] * 3
-
-
+@pytest.mark.usefixtures("october_and_november")
 def test_a_month_closed_by_one_service_is_closed_for_another_on_the_same_store(
     open_service: object, idle_service: PointsService
 ) -> None:
-    close(idle_service.app, "2026-10")
-    other = open_service()  # type: ignore[operator]
+    close_month(idle_service, "2026-10")
+    other: PointsService = open_service()  # type: ignore[operator]
 
-    assert other.app.get_period("2026-10").closed
-    with pytest.raises(FailedPrecondition) as refused:
-        close(other.app, "2026-10")
-    assert refused.value.reason == "PERIOD_ALREADY_CLOSED"
+    assert other.periods.get_period("2026-10").closed
+    assert refusal(other, "2026-10") == "PERIOD_ALREADY_CLOSED"
+
+
+# -- a calendar an older release let skip a month ------------------------------------------------
+
+
+def skip_october_as_an_older_release_did(app: PointsApplication) -> None:
+    """Closes 2026-11 while 2026-10 has bookings, writing the close event the old rules allowed (first close: any month)."""
+    calendar = app.pay_calendar() or PayCalendar.open(timestamp=app.now())
+    calendar.trigger_event(
+        PayCalendar.PeriodClosed, period="2026-11", closed_by="payroll p1", reason="closed first by mistake", proposal_id="",
+        proposed_by="", timestamp=app.now(),
+    )  # fmt: skip
+    app.save_changes(calendar)
+
+
+@pytest.fixture
+def skipped_october(idle_service: PointsService, staffed_outlet: None, clock: Clock) -> dict[str, str]:
+    """October and November work, November closed first (October skipped), then late October work and a correction."""
+    app = idle_service.app
+    october = app.record_work_event(work("oct", occurred_on="2026-10-05"))
+    app.record_work_event(work("nov", occurred_on="2026-11-03", quantity="2"))
+    clock.advance(days=4)  # 2026-12-02
+    skip_october_as_an_older_release_did(app)
+    late = app.record_work_event(work("oct-late", occurred_on="2026-10-30", quantity="3"))
+    idle_service.projector.catch_up()
+    return {"october": october.event_id, "late": late.booked_period}
+
+
+def test_a_skipped_month_is_listed_open_and_closes_next(idle_service: PointsService, skipped_october: dict[str, str]) -> None:
+    calendar = idle_service.periods.calendar()
+
+    assert skipped_october["late"] == "2026-12"  # the old booking: past the closed November, never into October
+    assert [(p.period, p.closed) for p in calendar.periods] == [("2026-10", False), ("2026-11", True), ("2026-12", False)]
+    assert (calendar.next_to_close, calendar.skipped) == ("2026-10", ("2026-10",))
+    assert refusal(idle_service, "2026-12") == "PERIODS_CLOSE_IN_ORDER"
+
+
+def test_the_repair_closes_the_skipped_months_in_order_and_moves_no_paid_line(
+    idle_service: PointsService, skipped_october: dict[str, str]
+) -> None:
+    before = {m: statement_of(idle_service, "e1", m) for m in ("2026-10", "2026-11", "2026-12")}
+    assert idle_service.periods.repair(closed_by="ops o1", reason="dry run", dry_run=True) == ["2026-10"]
+    assert not idle_service.periods.get_period("2026-10").closed
+
+    repaired = idle_service.periods.repair(closed_by="ops o1", reason="October was skipped")
+    idle_service.projector.catch_up()
+
+    assert repaired == ["2026-10"]
+    october = idle_service.periods.get_period("2026-10")
+    assert (october.closed, october.closed_by, october.reason) == (True, "ops o1", "calendar repair: October was skipped")
+    after = {m: statement_of(idle_service, "e1", m) for m in ("2026-10", "2026-11", "2026-12")}
+    for month in before:  # every line stays where it was booked: the same points in the same months
+        assert (after[month].work, after[month].adjustments, after[month].total) == (before[month].work, before[month].adjustments, before[month].total)
+    assert (after["2026-10"].closed, len(after["2026-10"].digest)) == (True, 64)
+    assert idle_service.periods.calendar().next_to_close == "2026-12"
+    assert idle_service.periods.repair(closed_by="ops o1", reason="again") == []  # nothing left to repair
+    late = idle_service.app.record_work_event(work("oct-later", occurred_on="2026-10-31"))
+    assert late.booked_period == "2026-12"

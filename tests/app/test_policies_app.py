@@ -391,6 +391,8 @@ def test_a_retroactive_version_that_changes_nothing_booked_lists_no_balance(idle
 # -- what a version covers --------------------------------------------------------------------
 
 OUTLET_HEAD_RULES = """
+outlet_head = 2.00  # a point value, in the example's [pay.point_values] table, which ends it
+
 [roles.outlet_head.dimensions]
 results = 1
 

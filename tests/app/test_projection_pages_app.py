@@ -14,7 +14,7 @@ from points.projections.balances import TABLES
 from points.projections.decoding import RECORDED_TOPIC, EventDecoder
 from points.projections.ledger import WorkFacts, line_facts, work_facts
 from points.server import PointsService
-from tests.app.ledger_reads import correct
+from tests.app.ledger_reads import close_month, correct
 from tests.app.work_requests import work
 
 AWKWARD = 'back\\slash, "quotes", \\N, tab-less é ✓'  # COPY's escape character, JSON escapes, non-ASCII
@@ -90,11 +90,11 @@ def test_the_fast_decoder_leaves_unusual_states_to_the_mapper(idle_service: Poin
 
 def view_contents(service: PointsService) -> tuple[Any, ...]:
     view: Any = service.projector.view
-    lines, closes = view.entries_after(0, 100_000)
+    lines, closes, rules = view.entries_after(0, 100_000)
     audit = view.work_events([], newest_first=False, after=0, limit=1000)
     balances = {(e, m): view.read(e, [m]) for e in ("e1", "e2") for m in ("2026-10", "2026-11", "2026-12")}
     statements = {m: view.statements(m, upto=10**9, after_employee="", limit=100) for m in ("2026-10", "2026-11", "2026-12")}
-    return lines, closes, audit, balances, statements
+    return lines, closes, rules, audit, balances, statements
 
 
 def test_a_rebuild_in_large_pages_reproduces_the_view_built_event_by_event(idle_service: PointsService, database_url: str) -> None:
@@ -103,7 +103,7 @@ def test_a_rebuild_in_large_pages_reproduces_the_view_built_event_by_event(idle_
     ids = varied_work(app)
     correct(app, ids["plain-2"], "c-1", reverse=True)
     correct(app, ids["big-0"], "c-2", quantity="1")
-    app.close_period(period="2026-10", closed_by="payroll p1", reason="October payroll run")
+    close_month(idle_service, "2026-10", reason="October payroll run")
     correct(app, ids["high"], "c-3", quantity="5", occurred_on="2026-10-29")  # booked in November: October is closed
     app.record_work_events([work("late", quantity="2", occurred_on="2026-10-31"), work("after", quantity="3")])
     correct(app, ids["auth-0"], "c-4", employee_id="e2", reverse=True)
@@ -112,7 +112,7 @@ def test_a_rebuild_in_large_pages_reproduces_the_view_built_event_by_event(idle_
     idle_service.projector.decoder.enabled = False  # every event through the library's mapper, as domain events
     idle_service.projector.catch_up()
     one_by_one, tables = view_contents(idle_service), table_rows(idle_service)
-    assert len(one_by_one[0]) > 20 and len(one_by_one[1]) == 1 and len(one_by_one[2]) == 15
+    assert len(one_by_one[0]) > 20 and len(one_by_one[1]) == 1 and len(one_by_one[2]) == 1 and len(one_by_one[3]) == 15
     assert len(tables["balance_caps"]) > 0 and len(tables["audit_corrections"]) == 4
 
     idle_service.projector.decoder.enabled = True
@@ -164,8 +164,8 @@ def test_a_page_applied_by_a_rival_first_is_refused_whole(open_service: Any, pag
     with pytest.raises(ProjectionConflict):
         first.projector.run_once()  # still at position 0: the compare-and-set fails, nothing is written
     first.projector.catch_up()  # from where the rival left the tracking position
-    assert len(view_contents(first)[2]) == 13
-    assert [len(r.lines) for r in view_contents(first)[2]] == [1] * 13  # each event booked once
+    assert len(view_contents(first)[3]) == 13
+    assert [len(r.lines) for r in view_contents(first)[3]] == [1] * 13  # each event booked once
 
 
 @pytest.mark.parametrize("database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
@@ -202,4 +202,4 @@ def test_a_page_read_ahead_for_a_position_a_rival_passed_is_dropped(open_service
     with pytest.raises(ProjectionConflict):
         second.projector.run_once()  # the page read ahead: refused whole, the tracking position has moved on
     assert second.projector.run_once() == 0  # caught up at the rival's position; nothing read ahead is applied
-    assert [len(r.lines) for r in view_contents(second)[2]] == [1] * 13  # each event booked once
+    assert [len(r.lines) for r in view_contents(second)[3]] == [1] * 13  # each event booked once

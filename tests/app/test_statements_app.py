@@ -12,8 +12,9 @@ Worked numbers (policies/example.toml 2026.1; service manager workload .40 servi
     e1  2026-10-31 customer_served 6 (late)  3        -> 1.0500  (service)
     e1  reverse the 2026-10-20 counter work  -10      -> -4.0000 (workload)
     e2  amend 5 -> 8 counter transactions    -5 + 8   -> -2.0000 + 3.2000 = 1.2000 (workload)
-  November statements: e1 service 2 + 3 = 5 (1.7500), workload -10 (-4.0000): total -2.2500;
-                       e2 workload 3 (1.2000): total 1.2000
+  November statements: e1 work: service 2 (0.7000); adjustments: service 3 (1.0500), workload -10 (-4.0000);
+                       total -2.2500
+                       e2 work: none; adjustments: workload 3 (1.2000); total 1.2000
 """
 
 from __future__ import annotations
@@ -23,12 +24,12 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from points.application.balances import StatementView
+from points.application.statements import StatementView
 from points.application.points import PointsApplication
 from points.application.results import DimensionBalance, WorkRecorded
 from points.domain.errors import InvalidRequest
 from points.server import PointsService
-from tests.app.ledger_reads import all_statements, correct, explained_lines, statement_of
+from tests.app.ledger_reads import all_statements, close_month, correct, explained_lines, statement_of
 from tests.app.work_requests import settled_balance, work
 
 if TYPE_CHECKING:
@@ -52,7 +53,7 @@ def october_closed(idle_service: PointsService, staffed_outlet: None) -> dict[st
         )
     }
     idle_service.projector.catch_up()
-    app.close_period(period="2026-10", closed_by="payroll p1", reason="October payroll run")
+    close_month(idle_service, "2026-10", reason="October payroll run")
     return recorded
 
 
@@ -66,11 +67,12 @@ def late_october_news(idle_service: PointsService, october_closed: dict[str, Wor
 
 
 def dims(statement: StatementView) -> list[tuple[str, str, str]]:
-    return [(d.dimension, str(d.points), str(d.weighted_points)) for d in statement.dimensions]
+    """The work of the month, per dimension (adjustments apart)."""
+    return [(d.dimension, str(d.points), str(d.weighted_points)) for d in statement.work]
 
 
 def adjustments(statement: StatementView) -> list[tuple[str, str, str, str]]:
-    return [(m, d, str(p), str(w)) for m, d, p, w in statement.adjustments]
+    return [(a.from_period, a.dimension, str(a.points), str(a.weighted_points)) for a in statement.adjustments]
 
 
 # -- adjustments --------------------------------------------------------------------------------
@@ -82,9 +84,11 @@ def test_late_work_and_late_corrections_are_adjustments_from_the_closed_month(id
 
     assert adjustments(e1) == [("2026-10", "service", "3.0000", "1.0500"), ("2026-10", "workload", "-10.0000", "-4.0000")]
     assert adjustments(e2) == [("2026-10", "workload", "3.0000", "1.2000")]
-    assert dims(e1) == [("service", "5.0000", "1.7500"), ("workload", "-10.0000", "-4.0000")]
+    assert (dims(e1), dims(e2)) == ([("service", "2.0000", "0.7000")], [])
     assert (str(e1.total), str(e2.total)) == ("-2.2500", "1.2000")
-    assert (e1.event_count, e2.event_count) == (1, 0)  # e1: +1 November, +1 late, -1 reversed; e2: -1 +1 amended
+    # events with lines booked in November: e1's November work, its late October work and its reversed October work;
+    # e2's amended October work
+    assert (e1.event_count, e2.event_count) == (3, 1)
     assert (e1.closed, e1.digest, e2.closed, e2.digest) == (False, "", False, "")
 
 
@@ -130,7 +134,7 @@ def test_an_amendment_into_the_closed_month_is_an_adjustment_in_the_open_one(
 
     e1 = statement_of(idle_service, "e1", "2026-11")
     assert adjustments(e1) == [("2026-10", "service", "2.0000", "0.7000")]
-    assert dims(e1) == [("service", "2.0000", "0.7000")]  # -2 for November's reversal, +2 for October's adjustment
+    assert dims(e1) == [("service", "0.0000", "0.0000")]  # November's work: recorded, then reversed when its date moved
     assert str(settled_balance(idle_service, "e1", "2026-10").total) == "7.5000"
 
 
@@ -138,7 +142,7 @@ def test_after_november_closes_late_october_work_is_booked_in_december(
     idle_service: PointsService, october_closed: dict[str, WorkRecorded], clock: Clock
 ) -> None:
     clock.advance(days=3)  # 2026-12-01
-    idle_service.app.close_period(period="2026-11", closed_by="payroll p1", reason="November payroll run")
+    close_month(idle_service, "2026-11", reason="November payroll run")
 
     idle_service.app.record_work_event(work("e1-oct-very-late", kind="customer_served", quantity="6", occurred_on="2026-10-31"))
 
@@ -159,10 +163,10 @@ def test_only_a_closed_months_statements_carry_a_digest(idle_service: PointsServ
 
 
 def test_a_closed_statement_is_listed_as_of_the_close(idle_service: PointsService, october_closed: dict[str, WorkRecorded]) -> None:
-    close_position = idle_service.app.get_period("2026-10").position
+    close_position = idle_service.periods.get_period("2026-10").position
     idle_service.projector.catch_up()
 
-    statements, token, position = idle_service.balances.list_statements(
+    statements, token, position = idle_service.statements.list_statements(
         period="2026-10", page_size=0, page_token="", min_position=0, timeout=0
     )
 
@@ -173,7 +177,7 @@ def test_a_closed_statement_is_listed_as_of_the_close(idle_service: PointsServic
 @pytest.mark.parametrize(("period", "reason"), [("2026-Q4", "NOT_A_MONTH"), ("2026-1", "MALFORMED_PERIOD")])
 def test_statements_are_listed_for_one_month(idle_service: PointsService, period: str, reason: str) -> None:
     with pytest.raises(InvalidRequest) as refused:
-        idle_service.balances.list_statements(period=period, page_size=0, page_token="", min_position=0, timeout=0)
+        idle_service.statements.list_statements(period=period, page_size=0, page_token="", min_position=0, timeout=0)
 
     assert refused.value.reason == reason
 
@@ -197,7 +201,7 @@ def ten_employees_in_november(idle_service: PointsService, staffed_outlet: None)
 
 
 def page(service: PointsService, token: str) -> tuple[list[StatementView], str, int]:
-    return service.balances.list_statements(period="2026-11", page_size=3, page_token=token, min_position=0, timeout=0)
+    return service.statements.list_statements(period="2026-11", page_size=3, page_token=token, min_position=0, timeout=0)
 
 
 def test_statements_page_through_one_position_while_work_is_recorded(
@@ -239,7 +243,7 @@ def test_a_page_token_of_another_month_is_refused(idle_service: PointsService, t
     _, token, _ = page(idle_service, "")
 
     with pytest.raises(InvalidRequest) as refused:
-        idle_service.balances.list_statements(period="2026-10", page_size=3, page_token=token, min_position=0, timeout=0)
+        idle_service.statements.list_statements(period="2026-10", page_size=3, page_token=token, min_position=0, timeout=0)
 
     assert refused.value.reason == "INVALID_PAGE_TOKEN"
 
@@ -252,12 +256,12 @@ def test_a_month_closed_while_paging_stays_open_for_the_rest_of_the_listing(idle
     app.record_work_event(work("e1-oct", quantity="10", occurred_on="2026-10-02"))  # 4.0000
     app.record_work_event(work("e2-oct", employee_id="e2", quantity="10", occurred_on="2026-10-02"))  # 4.0000
     idle_service.projector.catch_up()
-    first, token, _ = idle_service.balances.list_statements(period="2026-10", page_size=1, page_token="", min_position=0, timeout=0)
+    first, token, _ = idle_service.statements.list_statements(period="2026-10", page_size=1, page_token="", min_position=0, timeout=0)
     app.record_work_event(work("e2-oct-more", employee_id="e2", quantity="5", occurred_on="2026-10-03"))  # +2.0000 before the close
-    app.close_period(period="2026-10", closed_by="payroll p1", reason="")
+    close_month(idle_service, "2026-10", reason="")
     idle_service.projector.catch_up()
 
-    (second,), _, _ = idle_service.balances.list_statements(period="2026-10", page_size=1, page_token=token, min_position=0, timeout=0)
+    (second,), _, _ = idle_service.statements.list_statements(period="2026-10", page_size=1, page_token=token, min_position=0, timeout=0)
 
     assert [(s.employee_id, str(s.total), s.closed, s.digest) for s in (*first, second)] == [
         ("e1", "4.0000", False, ""),
@@ -275,7 +279,7 @@ def test_statements_list_every_dimension_sorted(idle_service: PointsService) -> 
 
     statement = statement_of(idle_service, "e1", "2026-11")
 
-    assert statement.dimensions == (
+    assert statement.work == (
         DimensionBalance("development", Decimal("5.0000"), Decimal("0.5000")),
         DimensionBalance("quality", Decimal("4.0000"), Decimal("0.6000")),
         DimensionBalance("workload", Decimal("1.0000"), Decimal("0.4000")),
@@ -284,9 +288,11 @@ def test_statements_list_every_dimension_sorted(idle_service: PointsService) -> 
 
 
 def test_recording_work_to_a_closed_month_is_not_refused(app: PointsApplication, idle_service: PointsService) -> None:
-    app.close_period(period="2026-10", closed_by="payroll p1", reason="")
+    on_time = app.record_work_event(work("on-time", occurred_on="2026-10-02"))
+    close_month(idle_service, "2026-10", reason="")
 
     late = app.record_work_event(work("late", occurred_on="2026-10-05"))
 
-    assert (late.period, str(late.points)) == ("2026-10", "0.4000")  # the event keeps its business month
+    assert (on_time.period, on_time.booked_period) == ("2026-10", "2026-10")
+    assert (late.period, late.booked_period, str(late.points)) == ("2026-10", "2026-11", "0.4000")  # the event keeps its business month
     assert adjustments(statement_of(idle_service, "e1", "2026-11")) == [("2026-10", "workload", "1.0000", "0.4000")]
