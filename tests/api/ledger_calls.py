@@ -14,9 +14,17 @@ def periods_of(client: Client) -> periods_pb2_grpc.PeriodServiceStub:
     return periods_pb2_grpc.PeriodServiceStub(client.channel)
 
 
-def close_period(client: Client, period: str, closed_by: str = "payroll p1", reason: str = "payroll run") -> periods_pb2.PayPeriod:
-    return periods_of(client).ClosePeriod(  # type: ignore[no-any-return]
-        periods_pb2.ClosePeriodRequest(period=period, closed_by=closed_by, reason=reason), timeout=10
+def close_period(
+    client: Client, period: str, proposed_by: str = "payroll p1", reason: str = "payroll run", approved_by: str = "payroll p2"
+) -> periods_pb2.PayPeriod:
+    """Closes a month as payroll does: `proposed_by` proposes, `approved_by` approves (four eyes)."""
+    periods = periods_of(client)
+    proposal = periods.ProposePeriodClose(
+        periods_pb2.ProposePeriodCloseRequest(request_id=f"close-{period}", period=period, proposed_by=proposed_by, reason=reason),
+        timeout=10,
+    ).proposal
+    return periods.ApprovePeriodClose(  # type: ignore[no-any-return]
+        periods_pb2.ApprovePeriodCloseRequest(proposal_id=proposal.proposal_id, approved_by=approved_by), timeout=10
     ).period
 
 

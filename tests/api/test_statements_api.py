@@ -70,11 +70,14 @@ def test_late_work_and_corrections_are_adjustments_from_the_closed_month(client:
     assert (sm_1.employee_id, sm_1.total, adjustments(sm_1)) == (
         "sm-1", "-2.2500", [("2026-10", "service", "3.0000", "1.0500"), ("2026-10", "workload", "-10.0000", "-4.0000")],
     )  # fmt: skip
-    assert [(d.dimension, d.points, d.weighted_points) for d in sm_1.dimensions] == [
-        ("service", "5.0000", "1.7500"),
-        ("workload", "-10.0000", "-4.0000"),
-    ]
+    assert [(d.dimension, d.points, d.weighted_points) for d in sm_1.work] == [("service", "2.0000", "0.7000")]  # November's own work
     assert (sm_1.closed, sm_1.statement_digest) == (False, "")
+    assert (sm_1.employee.outlet_id, sm_1.employee.outlet_class, sm_1.employee.role) == (
+        "north-01", directory_pb2.OUTLET_CLASS_A, directory_pb2.ROLE_SERVICE_MANAGER,
+    )  # fmt: skip
+    # a negative month pays nothing and carries the rest (example policy: 1.00 CNY a service manager's point, carry_forward)
+    assert (sm_1.pay.currency, sm_1.pay.gross_amount, sm_1.pay.amount, sm_1.pay.carried_forward) == ("CNY", "-2.25", "0.00", "-2.25")
+    assert (os_1.pay.gross_amount, os_1.pay.amount) == ("4.80", "4.80")  # 4.0000 x 1.20
 
 
 def test_the_closed_months_statements_stay_byte_for_byte(client: Client, october_closed: Recorded) -> None:

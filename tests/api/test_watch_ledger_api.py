@@ -1,6 +1,7 @@
 """BalanceService.WatchLedger through a real server: entries in log order, resuming after a disconnect, live entries.
 
-The history (policies/example.toml 2026.1; north-01 class A), one ledger entry per write:
+The history (policies/example.toml 2026.1; north-01 class A), one ledger entry per write, after the
+entry of the policy published at first start (its pay rules: what a point is worth):
   1 sm-1 2026-10-05 counter_transaction 12        12      -> 4.8000   booked 2026-10
   2 os-1 2026-10-06 duty_day 1                    10      -> 4.0000   booked 2026-10
   3 sm-1 2026-11-02 customer_served 20            10      -> 3.5000   booked 2026-11
@@ -48,6 +49,15 @@ def summary(entry: Entry) -> tuple[str, ...]:
 
 
 @pytest.fixture
+def initial_rules(client: Client) -> int:
+    """The position of the first entry: the pay rules of the policy the server published on its first start."""
+    (first,) = read(client, 0, 1)
+    assert first.HasField("pay_rules_published") and not first.lines
+    assert (first.pay_rules_published.policy_version, first.pay_rules_published.rules.currency) == ("2026.1", "CNY")
+    return first.position
+
+
+@pytest.fixture
 def booked_history(client: Client, staffed_outlet: Staffed) -> list[int]:
     """The seven writes of the module docstring; returns their positions, in order."""
     w = client.work
@@ -61,8 +71,8 @@ def booked_history(client: Client, staffed_outlet: Staffed) -> list[int]:
     return positions
 
 
-def test_the_feed_has_one_entry_per_write_in_log_order(client: Client, booked_history: list[int]) -> None:
-    entries = read(client, 0, len(booked_history))
+def test_the_feed_has_one_entry_per_write_in_log_order(client: Client, booked_history: list[int], initial_rules: int) -> None:
+    entries = read(client, initial_rules, len(booked_history))
 
     assert [e.position for e in entries] == booked_history
     assert [summary(e) for e in entries] == [
@@ -76,7 +86,9 @@ def test_the_feed_has_one_entry_per_write_in_log_order(client: Client, booked_hi
     ]
 
 
-def test_a_history_longer_than_a_feed_page_streams_every_entry_in_log_order(client: Client, staffed_outlet: Staffed) -> None:
+def test_a_history_longer_than_a_feed_page_streams_every_entry_in_log_order(
+    client: Client, staffed_outlet: Staffed, initial_rules: int
+) -> None:
     # the server reads the ledger 200 positions at a time; the close comes after 250 events
     written = client.work.RecordWorkEvents(
         work_events_pb2.RecordWorkEventsRequest(
@@ -86,7 +98,7 @@ def test_a_history_longer_than_a_feed_page_streams_every_entry_in_log_order(clie
     closed = close_period(client, "2026-10")
     late = client.work.RecordWorkEvent(work("sm-late", "sm-1", "counter_transaction", "1", "2026-10-06"))
 
-    entries = read(client, 0, 252)
+    entries = read(client, initial_rules, 252)
 
     assert [e.position for e in entries] == [r.recorded.position for r in written.results] + [closed.close_position, late.position]
     assert [e.lines[0].booked_period for e in (entries[0], entries[249], entries[251])] == ["2026-10", "2026-10", "2026-11"]
@@ -96,15 +108,18 @@ def test_a_period_close_is_an_entry_of_its_own(client: Client, booked_history: l
     close = read(client, booked_history[2], 1)[0]
 
     assert close.position == booked_history[3]
-    assert (close.period_closed.period, close.period_closed.closed_by, list(close.lines)) == ("2026-10", "payroll p1", [])
+    closed = close.period_closed
+    assert (closed.period, closed.proposed_by, closed.closed_by, closed.reason, list(close.lines)) == (
+        "2026-10", "payroll p1", "payroll p2", "payroll run", [],
+    )  # fmt: skip
     assert close.period_closed.close_time.startswith("2026-11-28T09:30:00")
 
 
-def test_resuming_after_a_disconnect_misses_and_repeats_nothing(client: Client, booked_history: list[int]) -> None:
-    everything = read(client, 0, len(booked_history))
+def test_resuming_after_a_disconnect_misses_and_repeats_nothing(client: Client, booked_history: list[int], initial_rules: int) -> None:
+    everything = read(client, initial_rules, len(booked_history))
 
     for cut in range(1, len(booked_history)):
-        before = read(client, 0, cut)
+        before = read(client, initial_rules, cut)
         after = read(client, before[-1].position, len(booked_history) - cut)
         assert before + after == everything, f"disconnected after {cut} entries"
 
@@ -115,8 +130,8 @@ def test_a_feed_from_a_position_starts_after_it(client: Client, booked_history: 
     assert [e.position for e in entries] == booked_history[5:]
 
 
-def test_work_recorded_while_watching_arrives_on_the_open_stream(client: Client, booked_history: list[int]) -> None:
-    stream = watch(client, 0)
+def test_work_recorded_while_watching_arrives_on_the_open_stream(client: Client, booked_history: list[int], initial_rules: int) -> None:
+    stream = watch(client, initial_rules)
     caught_up = [next(stream) for _ in booked_history]
 
     recorded = client.work.RecordWorkEvent(work("sm-new", "os-1", "counter_review", "10"))  # 3 points

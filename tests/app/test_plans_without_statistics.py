@@ -95,9 +95,11 @@ def test_a_page_reads_the_lines_it_rebooks_by_event_on_a_view_without_statistics
     fill_unanalyzed(
         datastore, "balance_lines",
         "INSERT INTO {} (position, line_no, event_id, employee_id, month, occurred_on, kind, quantity, rule_id, policy_version, "
-        "dimension, multiplier, points_before_cap, points, weighted_points, cap_applied, entry, booked_month, recorded_at, event_delta) "
+        "dimension, multiplier, points_before_cap, points, weighted_points, cap_applied, entry, booked_month, recorded_at, event_delta, "
+        "outlet_id, role, outlet_class, point_value) "
         "SELECT p, 0, 'event-' || p, 'e' || (p %% 200), '2026-01', '2026-01-02', 'customer_served', '2', 'sm-customer-served', "
-        "'2026.1', 'service', '1.0', 2500 + p %% 3, 2500 + p %% 3, 875, '', 'recorded', '2026-01', '2026-11-29T00:00:00+00:00', 1 "
+        "'2026.1', 'service', '1.0', 2500 + p %% 3, 2500 + p %% 3, 875, '', 'recorded', '2026-01', '2026-11-29T00:00:00+00:00', 1, "
+        "'o1', 'service_manager', 'A', '1.00' "
         "FROM generate_series(1, %s) p",
         (EVENTS,),
     )  # fmt: skip

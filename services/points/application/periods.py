@@ -24,6 +24,7 @@ from points.projections.projector import BalanceProjector
 log = logging.getLogger(__name__)
 
 VIEW_WAIT = 60.0  # seconds a decision waits for the view to book what was written before it
+LIST_WAIT = 5.0  # seconds a listing waits for it
 ATTEMPTS = 5  # load, decide, save: again when another writer changed the calendar first
 
 
@@ -52,7 +53,12 @@ class PayPeriods:
     # -- reading ---------------------------------------------------------------------
 
     def calendar(self) -> CalendarView:
-        """Every month from the calendar's start (the earliest booked or closed month) to the current one."""
+        """Every month from the calendar's start (the earliest booked or closed month) to the current one.
+
+        Reads the view once it has booked what was written before the call (or after LIST_WAIT
+        seconds, as far as it has got): a month booked just before shows up."""
+        self.projector.wake()
+        self.projector.wait_for(self.app.recorder.max_notification_id() or 0, LIST_WAIT)
         calendar = self.app.pay_calendar() or PayCalendar.open(timestamp=self.app.now())
         first_booked = self.store.first_booked_month()
         current = month_of(self.app.today())
