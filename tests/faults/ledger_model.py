@@ -4,7 +4,8 @@ It knows the example policy's points for a few uncapped kinds (so it needs no po
 keeps the log's ledger entries in order with their positions, and books them the way the
 README says: a fact's lines in its business month, unless that month is closed, then in the
 first open month; a reversal takes back exactly what the fact had booked; an amendment is a
-reversal plus the new lines; a period closes in order and only once it has ended. Balances
+reversal plus the new lines; the pay calendar starts at the earliest booked month and its
+periods close in order, each only once it has ended. Balances
 "as of position P" replay the entries up to P, which is what a projector that has read up to
 P must show.
 """
@@ -125,32 +126,61 @@ class LedgerModel:
         self.entries.append(Entry(position, "amended", fact.event_id, fact.employee_id, day, lines_for(fact.employee_id, kind, quantity)))
 
     def close_refusal(self, month: str, today: date) -> str:
-        """The reason a close of `month` is refused, or "" when it closes."""
+        """The reason a close of `month` is refused, or "" when it closes: the calendar starts at the
+        earliest month with bookings and its months close one after another, once ended."""
         if month in self.closed:
             return "PERIOD_ALREADY_CLOSED"
-        if self.closed and month != next_month(self.closed[-1]):
+        upcoming = min([m for m in (self.first_booked(), *self.closed) if m], default="")
+        while upcoming and upcoming in self.closed:
+            upcoming = next_month(upcoming)
+        if not upcoming:
+            return "NOTHING_TO_CLOSE"
+        if month < upcoming:
+            return "PERIOD_BEFORE_CALENDAR"
+        if month != upcoming:
             return "PERIODS_CLOSE_IN_ORDER"
         if month >= month_of(today):
             return "PERIOD_NOT_ENDED"
         return ""
+
+    def first_booked(self) -> str:
+        """The earliest pay month any line of the whole log is booked in ("" when none is)."""
+        return min(self.booked_months_upto(self.log_end), default="")
 
     def close(self, month: str, position: int) -> None:
         self.closed.append(month)
         self.wrote(position)
         self.entries.append(Entry(position, "closed", month=month))
 
+    def booked_months_upto(self, position: int) -> set[str]:
+        return self._replay(position)[2]
+
     def balances_upto(self, position: int) -> ModelBalances:
         """What the view must hold once the projector has read the log up to `position`."""
+        dimensions, events, _ = self._replay(position)
+        return ModelBalances(
+            {k: (v[0], v[1]) for k, v in dimensions.items() if v != [0, 0]}, {k: v for k, v in events.items() if v}
+        )
+
+    def _replay(self, position: int) -> tuple[dict[tuple[str, str, str], list[int]], dict[tuple[str, str], int], set[str]]:
         dimensions: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
         events: dict[tuple[str, str], int] = defaultdict(int)
         booked: dict[str, tuple[str, str, tuple[Line, ...]]] = {}  # event -> (employee, business month, lines)
-        closed_through = ""
+        closed: set[str] = set()
+        months: set[str] = set()
 
         def book_month(month: str) -> str:
-            return next_month(closed_through) if closed_through and month <= closed_through else month
+            """Its own month while open; else the first open month after it (months before the first close count as closed)."""
+            if not closed or (month >= min(closed) and month not in closed):
+                return month
+            month = max(month, min(closed))
+            while month in closed:
+                month = next_month(month)
+            return month
 
         def book(employee: str, month: str, lines: tuple[Line, ...], sign: int) -> None:
             where = book_month(month)
+            months.add(where)
             events[(employee, where)] += sign
             for dimension, points, weighted in lines:
                 sums = dimensions[(employee, where, dimension)]
@@ -161,7 +191,7 @@ class LedgerModel:
             if entry.position > position:
                 break
             if entry.action == "closed":
-                closed_through = entry.month
+                closed.add(entry.month)
                 continue
             if entry.action in ("reversed", "amended") and entry.event_id in booked:
                 book(*booked.pop(entry.event_id), sign=-1)
@@ -169,6 +199,4 @@ class LedgerModel:
                 assert entry.day is not None
                 booked[entry.event_id] = (entry.employee_id, month_of(entry.day), entry.lines)
                 book(entry.employee_id, month_of(entry.day), entry.lines, sign=+1)
-        return ModelBalances(
-            {k: (v[0], v[1]) for k, v in dimensions.items() if v != [0, 0]}, {k: v for k, v in events.items() if v}
-        )
+        return dimensions, events, months

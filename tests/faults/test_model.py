@@ -194,14 +194,20 @@ class LedgerMachine(RuleBasedStateMachine):
 
     @rule(month=st.sampled_from(MONTHS))
     def close_period(self, month: str) -> None:
+        """Proposed by one person, approved by another; each waits for the view to book the log first."""
         self.steps["close_period"] += 1
+        self.service.projector.catch_up()
         expected = self.model.close_refusal(month, TODAY)
+        periods, request_id = self.service.periods, f"close-{month}-{next(self.serial)}"
         if expected:
             with pytest.raises(FailedPrecondition) as refused:
-                self.service.app.close_period(period=month, closed_by="payroll-1", reason="month end")
+                periods.propose_close(request_id=request_id, period=month, proposed_by="payroll-1", reason="month end")
             assert refused.value.reason == expected
             return
-        closed = self.service.app.close_period(period=month, closed_by="payroll-1", reason="month end")
+        proposal = periods.propose_close(request_id=request_id, period=month, proposed_by="payroll-1", reason="month end")
+        self.model.wrote(proposal.position)
+        self.service.projector.catch_up()
+        closed = periods.approve_close(proposal_id=proposal.proposal_id, approved_by="payroll-2", reason="")
         assert closed.closed and closed.position is not None
         self.model.close(month, closed.position)
 
