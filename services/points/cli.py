@@ -11,6 +11,7 @@ from pathlib import Path
 
 from points.cli_security import add_serve_options, add_token_command, run_token, security_settings
 from points.cli_client import add_client_commands, run_client
+from points.cli_payroll import add_payroll_commands, run_payroll
 from points.cli_rankings import add_ranking_commands, run_ranking
 from points.cli_operations import add_log_option, add_operations_commands, add_ops_options, run_health
 from points.domain.errors import PointsError
@@ -62,6 +63,7 @@ def parser() -> argparse.ArgumentParser:
     rebuild = projection_commands.add_parser("rebuild", help="forget the balance view and project the whole log again")
     _database_option(rebuild)
     add_client_commands(commands)
+    add_payroll_commands(commands, _database_option)
     add_ranking_commands(commands)
     add_token_command(commands)
     add_operations_commands(commands, _database_option)
@@ -134,6 +136,9 @@ def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
     ranking_result = run_ranking(args)
     if ranking_result is not None:
         return ranking_result
+    payroll_result = run_payroll(args)
+    if payroll_result is not None:
+        return payroll_result
     client_result = run_client(args)
     if client_result is not None:
         return client_result

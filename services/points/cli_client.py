@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import getpass
-import json
 import os
 import sys
 import time
@@ -13,7 +11,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import grpc
-from google.protobuf.json_format import MessageToDict
 from grpc_status import rpc_status
 
 from points.application.policy_file import parse_policy, read_policy_file
@@ -40,7 +37,9 @@ def add_client_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     publish.add_argument("--by", default="", help="who publishes it (default: the local user)")
     _server_options(publish)
     recalculate = policy_commands.add_parser(
-        "recalculate", help="rescore booked events under a version (after a retroactive publication; audited)"
+        "recalculate",
+        help="rescore booked events under a version in one step (only on a server run with --no-four-eyes; "
+        "else `points recalculation propose`, then another person approves)",
     )
     recalculate.add_argument("version")
     recalculate.add_argument("--reason", required=True, help="why (audited)")
@@ -60,14 +59,6 @@ def add_client_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     head = audit_commands.add_parser("head", help="print the current position and head hash (keep it outside the database)")
     _server_options(head)
 
-    statement = commands.add_parser("statement", help="payroll statements")
-    statement_commands = statement.add_subparsers(dest="statement_command", required=True)
-    export = statement_commands.add_parser("export", help="every employee's statement for a pay month, as CSV or JSON")
-    export.add_argument("period", help="YYYY-MM")
-    export.add_argument("--format", choices=("csv", "json"), default="csv")
-    export.add_argument("--output", type=Path, help="file to write (default: standard output)")
-    _server_options(export)
-
     explain = commands.add_parser("explain", help="every points line behind an employee's balance for a period")
     explain.add_argument("employee_id")
     explain.add_argument("period", help="YYYY-MM, YYYY-Qn or YYYY")
@@ -78,15 +69,13 @@ def run_client(args: argparse.Namespace) -> int | None:
     """Runs a client command; None when `args` is not one."""
     if args.command == "policy" and args.policy_command == "validate":
         return _validate(args)
-    if args.command not in ("policy", "explain", "audit", "statement"):
+    if args.command not in ("policy", "explain", "audit"):
         return None
     channel = _channel(args)
     metadata = (("authorization", f"Bearer {args.token}"),) if args.token else ()
     try:
         if args.command == "explain":
             return _explain(balances_pb2_grpc.BalanceServiceStub(channel), args, metadata)
-        if args.command == "statement":
-            return _export_statements(balances_pb2_grpc.BalanceServiceStub(channel), args, metadata)
         if args.command == "audit":
             return _audit(audit_pb2_grpc.AuditServiceStub(channel), args, metadata)
         stub = policies_pb2_grpc.PolicyServiceStub(channel)
@@ -158,51 +147,6 @@ def _recalculate(stub: policies_pb2_grpc.PolicyServiceStub, args: argparse.Names
     )
     state = "already done (replay)" if response.replayed else "done"
     print(f"recalculation {args.request_id} under {args.version} {state}: {response.events} events rescored, position {response.position}")
-    return 0
-
-
-STATEMENT_COLUMNS = ("employee_id", "period", "total", "dimension", "points", "weighted_points", "from_period", "event_count", "closed", "statement_digest")
-
-
-def statement_rows(statement: balances_pb2.Statement) -> list[dict[str, str]]:
-    """One row per dimension, then one per adjustment (from_period set), each repeating the statement's totals."""
-    common = {
-        "employee_id": statement.employee_id, "period": statement.period, "total": statement.total,
-        "event_count": str(statement.event_count), "closed": "true" if statement.closed else "false",
-        "statement_digest": statement.statement_digest,
-    }  # fmt: skip
-    rows = [{**common, "dimension": d.dimension, "points": d.points, "weighted_points": d.weighted_points, "from_period": ""} for d in statement.dimensions]
-    rows += [
-        {**common, "dimension": a.dimension, "points": a.points, "weighted_points": a.weighted_points, "from_period": a.from_period}
-        for a in statement.adjustments
-    ]
-    return rows or [{**common, "dimension": "", "points": "", "weighted_points": "", "from_period": ""}]
-
-
-def _export_statements(stub: balances_pb2_grpc.BalanceServiceStub, args: argparse.Namespace, metadata: tuple) -> int:  # type: ignore[type-arg]
-    token, statements = "", []
-    while True:
-        page = stub.ListStatements(
-            balances_pb2.ListStatementsRequest(period=args.period, page_size=1000, page_token=token), metadata=metadata, timeout=120
-        )
-        statements.extend(page.statements)
-        token = page.next_page_token
-        if not token:
-            break
-    out = args.output.open("w", newline="", encoding="utf-8") if args.output else sys.stdout
-    try:
-        if args.format == "json":
-            json.dump([MessageToDict(s, preserving_proto_field_name=True) for s in statements], out, indent=2)
-            out.write("\n")
-        else:
-            writer = csv.DictWriter(out, fieldnames=STATEMENT_COLUMNS)
-            writer.writeheader()
-            for statement in statements:
-                writer.writerows(statement_rows(statement))
-    finally:
-        if args.output:
-            out.close()
-    print(f"points: {len(statements)} statements for {args.period}", file=sys.stderr)
     return 0
 
 

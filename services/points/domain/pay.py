@@ -178,7 +178,7 @@ ValuedPoints = Sequence[tuple[str, Decimal]]
 def month_pay(month: str, booked: ValuedPoints, rules: PayRules, carried_in: Decimal) -> MonthPay:
     """The pay of one month from its booked points, the rules in force for it and what was carried in."""
     exact = sum((points * Decimal(value) for value, points in booked if value), Decimal(0))
-    unvalued = sum((points for value, points in booked if not value), Decimal(0))
+    unvalued = sum((points for value, points in booked if not value), Decimal("0.0000"))
     gross = rules.round(exact)
     net = gross + carried_in
     if rules.negative_months == CARRY_FORWARD:
