@@ -168,3 +168,41 @@ def test_an_unknown_outlet_is_not_found(app: PointsApplication) -> None:
         app.get_outlet("nowhere")
 
     assert missing.value.reason == "OUTLET_NOT_FOUND"
+
+
+# -- names ------------------------------------------------------------------------------------------------
+
+
+def test_an_employee_is_registered_with_a_name_and_renamed_with_history_kept(app: PointsApplication) -> None:
+    app.register_outlet(outlet_id="o9", outlet_class="B", region="east")
+    registered = app.register_employee(employee_id="n1", role="service_manager", outlet_id="o9", effective_from="2026-01-01", name="张伟")
+    again = app.register_employee(employee_id="n1", role="service_manager", outlet_id="o9", effective_from="2026-01-01", name="张伟")
+    assert (registered.employee.name, again.replayed, again.position) == ("张伟", True, registered.position)
+
+    renamed = app.rename_employee(employee_id="n1", name="张伟明")
+    retried = app.rename_employee(employee_id="n1", name="张伟明")
+
+    assert (renamed.replayed, renamed.position > registered.position) == (False, True)
+    assert (retried.replayed, retried.position) == (True, renamed.position)
+    assert app.get_employee("n1").name == "张伟明"
+
+
+@pytest.mark.parametrize(("name", "reason"), [("", "MISSING_NAME"), (" 张伟", "MALFORMED_NAME"), ("x" * 65, "TEXT_TOO_LONG"), ("a\tb", "CONTROL_CHARACTERS")])
+def test_a_bad_name_is_refused(app: PointsApplication, name: str, reason: str) -> None:
+    app.register_outlet(outlet_id="o9", outlet_class="B", region="east")
+    app.register_employee(employee_id="n1", role="service_manager", outlet_id="o9", effective_from="2026-01-01")
+
+    with pytest.raises(InvalidRequest) as refused:
+        app.rename_employee(employee_id="n1", name=name)
+
+    assert [(v.field, v.reason) for v in refused.value.violations] == [("name", reason)]
+
+
+def test_registering_again_under_another_name_is_refused(app: PointsApplication) -> None:
+    app.register_outlet(outlet_id="o9", outlet_class="B", region="east")
+    app.register_employee(employee_id="n1", role="service_manager", outlet_id="o9", effective_from="2026-01-01", name="张伟")
+
+    with pytest.raises(AlreadyExists) as refused:
+        app.register_employee(employee_id="n1", role="service_manager", outlet_id="o9", effective_from="2026-01-01", name="李娜")
+
+    assert refused.value.reason == "EMPLOYEE_ALREADY_REGISTERED"
