@@ -25,7 +25,7 @@ ALTER DEFAULT PRIVILEGES FOR ROLE points_owner IN SCHEMA points
 -- The views (balances, audit, rankings) are rewritten by the projector and rebuilt by operators:
 -- after `points migrate`, grant DELETE on them (never on points_events or points_chain):
 --   GRANT DELETE ON points.balance_lines, points.balance_dimensions, points.balance_caps,
---     points.pay_periods, points.audit_events, points.audit_corrections, points.balances_tracking TO points_app;
+--     points.pay_periods, points.pay_rules, points.audit_events, points.audit_corrections, points.balances_tracking TO points_app;
 --
 -- Database URLs:
 --   migrate:  postgresql://points_owner:...@db:5432/points?schema=points   (points migrate)
