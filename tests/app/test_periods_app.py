@@ -317,3 +317,18 @@ def test_the_repair_closes_the_skipped_months_in_order_and_moves_no_paid_line(
     assert idle_service.periods.repair(closed_by="ops o1", reason="again") == []  # nothing left to repair
     late = idle_service.app.record_work_event(work("oct-later", occurred_on="2026-10-31"))
     assert late.booked_period == "2026-12"
+
+
+def test_points_periods_repair_closes_the_skipped_months_on_the_store(
+    idle_service: PointsService, skipped_october: dict[str, str], database_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from points.cli import main
+
+    assert main(["periods", "repair", "--database", database_url, "--by", "ops o1", "--reason", "skipped", "--dry-run"]) == 0
+    assert "would close, in order: 2026-10" in capsys.readouterr().out
+    assert not idle_service.periods.get_period("2026-10").closed
+
+    assert main(["periods", "repair", "--database", database_url, "--by", "ops o1", "--reason", "skipped"]) == 0
+
+    assert "closed, in order: 2026-10; no booked line moved" in capsys.readouterr().out
+    assert idle_service.periods.get_period("2026-10").closed_by == "ops o1"
