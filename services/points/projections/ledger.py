@@ -277,22 +277,22 @@ class PointValues:
 
     def __init__(self, rows: list[PayRulesRow]) -> None:
         self.schedule: list[tuple[str, PayRules | None]] = []  # (effective_from, rules), in publication (and date) order
-        self._values: dict[tuple[int, str, str], str] = {}
+        self._values: dict[tuple[str, str, str], str] = {}  # (day, role, class) -> value, for one schedule
         for row in rows:
             self.add(row)
 
     def add(self, row: PayRulesRow) -> None:
         self.schedule.append((row.effective_from, row.parsed()))
+        self._values.clear()
 
     def value(self, occurred_on: str, role: str, outlet_class: str) -> str:
-        index = -1
-        for i, (effective_from, _) in enumerate(self.schedule):
-            if effective_from <= occurred_on:
-                index = i
-        key = (index, role, outlet_class)
+        key = (occurred_on, role, outlet_class)
         value = self._values.get(key)
         if value is None:
-            rules = self.schedule[index][1] if index >= 0 else None
+            rules = None
+            for effective_from, published in self.schedule:  # in effective-date order: the last one on or before the day
+                if effective_from <= occurred_on:
+                    rules = published
             found = rules.value_of(role, outlet_class) if rules is not None else None
             value = self._values[key] = "" if found is None else str(found)
         return value
