@@ -70,7 +70,7 @@ def load(conn: psycopg.Connection, schema: str, employees: int, regions: int, ou
                 else:
                     copy.write_row((employee, f"{YEAR - 1}-01-01", "service_manager", home, "", str(uuid.uuid4())))
         rows = 0
-        with cur.copy(f"COPY {q}.balance_dimensions (employee_id, booked_month, dimension, points, weighted_points) FROM STDIN") as copy:
+        with cur.copy(f"COPY {q}.balance_dimensions (employee_id, booked_month, dimension, point_value, points, weighted_points) FROM STDIN") as copy:
             block: list[str] = []
             for i in range(employees):
                 employee = f"E{i:07d}"
@@ -78,7 +78,7 @@ def load(conn: psycopg.Connection, schema: str, employees: int, regions: int, ou
                 for month in MONTHS:
                     for dimension, weight in DIMENSIONS:
                         points = int(rng.gauss(400, 120) * skill) * 100  # whole hundredths of a point, in 10^-4 units
-                        block.append(f"{employee}\t{month}\t{dimension}\t{points}\t{points * weight // 100}\n")
+                        block.append(f"{employee}\t{month}\t{dimension}\t1.00\t{points}\t{points * weight // 100}\n")
                         rows += 1
                 if len(block) >= 50_000:
                     copy.write("".join(block))

@@ -287,9 +287,9 @@ def raw_floor_rate(base_url: str, schema: str, events: int) -> tuple[float, floa
         assert line_cols[:2] == ['"position"', '"line_no"'] and audit_cols[:2] == ['"position"', '"event_id"'], "the view's columns moved"
         dims = tables["balance_dimensions"]
         upsert = (
-            f"INSERT INTO {dims} (employee_id, booked_month, dimension, points, weighted_points) "
-            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::int8[], %s::int8[]) "
-            f"ON CONFLICT (employee_id, booked_month, dimension) DO UPDATE SET points = {dims}.points + excluded.points, "
+            f"INSERT INTO {dims} (employee_id, booked_month, dimension, point_value, points, weighted_points) "
+            "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::int8[], %s::int8[]) "
+            f"ON CONFLICT (employee_id, booked_month, dimension, point_value) DO UPDATE SET points = {dims}.points + excluded.points, "
             f"weighted_points = {dims}.weighted_points + excluded.weighted_points"
         )  # fmt: skip
         try:
@@ -305,13 +305,13 @@ def raw_floor_rate(base_url: str, schema: str, events: int) -> tuple[float, floa
                         copy.set_types(["int8", "bytea"])
                         for k in range(count):
                             copy.write_row((position + k, link[0]))
-                    sums: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0, 0])
+                    sums: dict[tuple[str, str, str, str], list[int]] = defaultdict(lambda: [0, 0])
                     with cur.copy(f"COPY {tables['balance_lines']} ({', '.join(line_cols)}) FROM STDIN (FORMAT BINARY)") as copy:
                         copy.set_types(line_types)
                         for k, (source, _, _) in enumerate(chosen):
                             for line in lines[source]:
                                 copy.write_row([position + k, *line[1:]])
-                                total = sums[(line[at["employee_id"]], line[at["booked_month"]], line[at["dimension"]])]
+                                total = sums[(line[at["employee_id"]], line[at["booked_month"]], line[at["dimension"]], line[at["point_value"]])]
                                 total[0] += line[at["points"]]
                                 total[1] += line[at["weighted_points"]]
                     with cur.copy(f"COPY {tables['audit_events']} ({', '.join(audit_cols)}) FROM STDIN (FORMAT BINARY)") as copy:
@@ -319,7 +319,11 @@ def raw_floor_rate(base_url: str, schema: str, events: int) -> tuple[float, floa
                         for k, (source, _, _) in enumerate(chosen):
                             copy.write_row([position + k, str(uuid.uuid4()), *audit[source][2:]])
                     keys = list(sums)
-                    cur.execute(upsert, ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [sums[k][0] for k in keys], [sums[k][1] for k in keys]))
+                    cur.execute(
+                        upsert,
+                        ([k[0] for k in keys], [k[1] for k in keys], [k[2] for k in keys], [k[3] for k in keys], [sums[k][0] for k in keys],
+                         [sums[k][1] for k in keys]),
+                    )  # fmt: skip
                 position += count
             return events / (time.perf_counter() - started), per_item_us(cpu0, backend_cpu(conn), events)
         finally:
