@@ -17,6 +17,7 @@ from points.application.policy_file import load_policy
 from points.domain.periods import PayCalendar
 from points.domain.work import ScoredWork, WorkEvent, WorkRequest, correction_fingerprint
 from points.projections.ledger import Booking, LedgerEvent, LineRow, NetLine, Page, book, from_units, to_units
+from tests.unit.test_ledger import totals  # (employee, pay month, dimension) -> (points, weighted points)
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=timezone.utc)
 EXAMPLE = load_policy()
@@ -84,16 +85,6 @@ def entry(line: LineRow) -> tuple[int, str, str, str, str, str, int]:
         line.position, line.month, line.booked_month, line.entry, str(from_units(line.points)),
         str(from_units(line.weighted_points)), line.event_delta,
     )  # fmt: skip
-
-
-def totals(booking: Booking) -> dict[tuple[str, str, str], tuple[str, str]]:
-    """(employee, pay month, dimension) -> (points, weighted points)"""
-    sums: dict[tuple[str, str, str], list[int]] = {}
-    for e, m, d, _value, p, w in booking.dimensions:  # summed over the point values the lines were booked at
-        total = sums.setdefault((e, m, d), [0, 0])
-        total[0] += p
-        total[1] += w
-    return {key: (str(from_units(p)), str(from_units(w))) for key, (p, w) in sums.items()}
 
 
 def net_lines(booking: Booking, event: WorkEvent) -> list[NetLine]:

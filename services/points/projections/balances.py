@@ -462,31 +462,24 @@ class LedgerQueries:
 
     def valued_months(self, employee_ids: Sequence[str], before: str) -> dict[str, dict[str, list[tuple[str, Decimal]]]]:
         """Per employee and pay month before `before`: (point value, weighted points) as booked now."""
-        found: dict[str, dict[str, list[tuple[str, Decimal]]]] = {}
-        with self._cursor(commit=False) as curs:
-            for start in range(0, len(employee_ids), 400):
-                chunk = list(employee_ids[start : start + 400])
-                for employee_id, month, value, weighted in self._all(
-                    curs,
-                    f"SELECT employee_id, booked_month, point_value, sum(weighted_points) FROM {self._t('balance_dimensions')} "
-                    f"WHERE employee_id IN {self._in(chunk)} AND booked_month < {self.P} GROUP BY employee_id, booked_month, point_value",
-                    [*chunk, before],
-                ):
-                    found.setdefault(employee_id, {}).setdefault(month, []).append((value, from_units(int(weighted))))
-        return found
+        return self._valued(employee_ids, "balance_dimensions", f"booked_month < {self.P}", [before])
 
     def valued_lines(self, employee_ids: Sequence[str], months: Sequence[str], upto: int) -> dict[str, dict[str, list[tuple[str, Decimal]]]]:
         """Per employee and pay month in `months`: (point value, weighted points) of the lines booked up to position `upto`."""
+        return self._valued(employee_ids, "balance_lines", f"booked_month IN {self._in(months)} AND position <= {self.P}", [*months, upto])
+
+    def _valued(
+        self, employee_ids: Sequence[str], table: str, condition: str, params: list[Any]
+    ) -> dict[str, dict[str, list[tuple[str, Decimal]]]]:
         found: dict[str, dict[str, list[tuple[str, Decimal]]]] = {}
         with self._cursor(commit=False) as curs:
             for start in range(0, len(employee_ids), 400):
                 chunk = list(employee_ids[start : start + 400])
                 for employee_id, month, value, weighted in self._all(
                     curs,
-                    f"SELECT employee_id, booked_month, point_value, sum(weighted_points) FROM {self._t('balance_lines')} "
-                    f"WHERE employee_id IN {self._in(chunk)} AND booked_month IN {self._in(months)} AND position <= {self.P} "
-                    "GROUP BY employee_id, booked_month, point_value",
-                    [*chunk, *months, upto],
+                    f"SELECT employee_id, booked_month, point_value, sum(weighted_points) FROM {self._t(table)} "  # noqa: S608
+                    f"WHERE employee_id IN {self._in(chunk)} AND {condition} GROUP BY employee_id, booked_month, point_value",
+                    [*chunk, *params],
                 ):
                     found.setdefault(employee_id, {}).setdefault(month, []).append((value, from_units(int(weighted))))
         return found
