@@ -1,23 +1,36 @@
 # The two commands of the README: `make run` and `make test`.
-PYTHON ?= python3.11
+# They use the newest supported Python found here (3.13, 3.12, then 3.11: on PATH, or under
+# ~/.pyenv/versions), or PYTHON=/path/to/python3.X, and say which.
+ifeq ($(origin PYTHON), undefined)
+PYTHON := $(shell for v in 3.13 3.12 3.11; do for p in python$$v $$HOME/.pyenv/versions/$$v*/bin/python$$v; do \
+	$$p -c '' 2>/dev/null && { echo $$p; exit 0; }; done; done)
+endif
+PYVER  := $(shell $(PYTHON) -c 'import sys; print("%d.%d" % sys.version_info[:2])' 2>/dev/null)
 VENV   ?= .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.installed
+STAMP  := $(VENV)/.installed-$(PYVER)
 PROTOS := $(wildcard protos/points/v1/*.proto)
 
-.PHONY: run test install proto lint bench soak clean
+.PHONY: run test install proto lint bench soak clean python
 
 run: $(STAMP)
+	@echo "points: Python $(PYVER) ($(PYTHON))"
 	$(BIN)/points serve
 
 test: $(STAMP)
+	@echo "points: Python $(PYVER) ($(PYTHON))"
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 install: $(STAMP)
 
+# The Python chosen, as X.Y (for .ci/run).
+python:
+	@echo $(PYVER)
+
 $(STAMP): pyproject.toml
-	@command -v $(PYTHON) >/dev/null || { echo "error: $(PYTHON) not found; install Python 3.11 or run make PYTHON=/path/to/python3.11"; exit 1; }
-	$(PYTHON) -m venv $(VENV)
+	@test -n "$(PYVER)" || { echo "error: no Python 3.11, 3.12 or 3.13 runs here; install one, or run make PYTHON=/path/to/python3.X"; exit 1; }
+	@echo "points: installing into $(VENV) with Python $(PYVER) ($(PYTHON))"
+	$(PYTHON) -m venv --clear $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
@@ -37,4 +50,4 @@ soak: $(STAMP)
 	$(BIN)/python -m tests.faults.soak $(SOAK_ARGS)
 
 clean:
-	rm -rf $(VENV) build *.egg-info services/*.egg-info
+	rm -rf $(VENV) .venv-3.* build *.egg-info services/*.egg-info

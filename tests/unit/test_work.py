@@ -675,3 +675,23 @@ def test_a_batch_memo_tells_apart_the_policies_in_force_on_different_dates(
     assert [(line.policy_version, line.points) for line in october] == [("2026.1", Decimal("12.0000"))]
     assert [(line.policy_version, line.points) for line in later] == [("2026.2", Decimal("24.0000"))]
     assert len(memo) == 2
+
+
+# -- the cached fields of a request (domain/work.py's _computed_once, Python-version sensitive) ------------------
+
+
+def test_a_requests_event_id_and_fingerprint_are_computed_once_and_kept_on_the_instance(monkeypatch: pytest.MonkeyPatch) -> None:
+    from points.domain import work as work_module
+
+    calls: list[str] = []
+    original = work_module.work_event_id_of
+    monkeypatch.setattr(work_module, "work_event_id_of", lambda request_id: calls.append(request_id) or original(request_id))
+    request = parse()
+
+    first, second = request.event_id, request.event_id
+
+    assert first == second == original(request.request_id) and calls == [request.request_id]
+    fingerprint = request.fingerprint
+    assert request.__dict__["event_id"] == first and request.__dict__["fingerprint"] == fingerprint
+    assert isinstance(WorkRequest.__dict__["event_id"], work_module._computed_once)  # the descriptor, read on the class
+    assert WorkRequest.event_id is WorkRequest.__dict__["event_id"]
