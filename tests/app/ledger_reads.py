@@ -8,7 +8,7 @@ from points.application.points import PointsApplication
 from points.application.policies import Recalculation
 from points.application.results import BalanceView, Corrected, PeriodView
 from points.application.statements import StatementView
-from points.projections.ledger import LineRow, from_units
+from points.projections.ledger_rows import LineRow, from_units
 from points.server import PointsService
 
 EVERYTHING = 2**62  # a position past any log

@@ -21,7 +21,7 @@ import pytest
 
 from points.application.points import PointsApplication
 from points.domain.errors import InvalidRequest, NotFound
-from points.projections.balances import AuditRow
+from points.projections.audit_reads import AuditRow
 from points.server import PointsService
 from tests.app.ledger_reads import correct, recalculate
 from tests.app.work_requests import work

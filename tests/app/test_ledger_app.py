@@ -29,7 +29,7 @@ from points.application.balances import ExplainedBalance
 from points.application.points import PointsApplication
 from points.domain.errors import InvalidRequest, NotFound, NotYetVisible, PointsError
 from points.projections.balances import BalanceRows
-from points.projections.ledger import LineRow, from_units
+from points.projections.ledger_rows import LineRow, from_units
 from points.server import PointsService
 from tests.app.work_requests import ALL_MONTHS_2026, log_size, settled_balance, work
 from tests.support.policy_versions import NOVEMBER_VERSION, version_of

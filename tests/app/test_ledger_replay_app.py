@@ -26,7 +26,7 @@ import pytest
 from points.application.statements import StatementView
 from points.application.points import WorkFields
 from points.application.results import BalanceView, WorkRecorded
-from points.projections.ledger import LineRow, PeriodCloseRow
+from points.projections.ledger_rows import LineRow, PeriodCloseRow
 from points.server import PointsService
 from tests.app.ledger_reads import all_statements, close_month, correct, explained_lines, recalculate
 from tests.app.work_requests import settled_balance, work

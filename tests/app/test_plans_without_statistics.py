@@ -18,7 +18,7 @@ import pytest
 from psycopg.sql import SQL, Identifier
 
 from points.application.points import PointsApplication
-from points.projections.balances import PostgresBalanceView
+from points.projections.postgres_view import PostgresBalanceView
 from points.server import PointsService
 from points.storage.event_index import PostgresEventIndex, _key_params
 from points.storage.literals import array_text

@@ -12,7 +12,7 @@ from points.application.points import PointsApplication, WorkFields
 from points.domain.work import WorkEvent
 from points.projections.balances import TABLES
 from points.projections.decoding import RECORDED_TOPIC, EventDecoder
-from points.projections.ledger import WorkFacts, line_facts, work_facts
+from points.projections.ledger_rows import WorkFacts, line_facts, work_facts
 from points.server import PointsService
 from tests.app.ledger_reads import close_month, correct
 from tests.app.work_requests import work
@@ -171,7 +171,7 @@ def test_a_page_applied_by_a_rival_first_is_refused_whole(open_service: Any, pag
 @pytest.mark.parametrize("database_url", [pytest.param("postgresql", marks=pytest.mark.postgres)], indirect=True)
 def test_array_and_copy_literals_reach_postgresql_unchanged(idle_service: PointsService) -> None:
     """The literals are PostgreSQL's: no SQLite variant (rather than one that skips)."""
-    from points.projections.balances import copy_text
+    from points.projections.postgres_view import copy_text
     from points.storage.literals import array_text, int_array_text
 
     values = ["plain", "", AWKWARD, '"', "\\", 'a","b', "NULL", "{x}", "tab\there", "é ✓"]

@@ -27,7 +27,7 @@ from hypothesis import strategies as st
 
 from points.api.convert import statement_message
 from points.cli_payroll import statement_rows
-from points.projections.ledger import from_units
+from points.projections.ledger_rows import from_units
 from points.server import PointsService, Settings, build_service
 from tests.app.ledger_reads import all_statements, close_month, correct, explained_lines
 from tests.app.work_requests import work

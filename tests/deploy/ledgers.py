@@ -6,7 +6,7 @@ from typing import Any
 
 import psycopg
 
-from points.projections.ledger import LINE_COLUMNS
+from points.projections.ledger_rows import LINE_COLUMNS
 from points.projections.projector import BalanceProjector
 from points.server import Settings, build_service
 from points.storage.migrate import APPLICATION_NAME, construct_view, migrate

@@ -22,7 +22,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
-from points.projections.ledger import to_units
+from points.projections.ledger_rows import to_units
 from points.projections.projector import RECORDED_TOPIC
 from points.server import PointsService, Settings, build_service
 from points.storage.migrate import APPLICATION_NAME, postgres_conninfo

@@ -14,7 +14,8 @@ import pytest
 from points.application.policy_file import parse_policy
 from points.domain.policy import CappedLine, Policy, PointsLine, apply_caps
 from points.domain.work import ScoredWork, WorkEvent, WorkRequest
-from points.projections.ledger import Booking, LineRow, Page, book, from_units, to_units
+from points.projections.ledger import Booking, Page, book
+from points.projections.ledger_rows import LineRow, from_units, to_units
 
 NOW = datetime(2026, 12, 31, 12, 0, tzinfo=timezone.utc)
 

@@ -16,7 +16,8 @@ from decimal import Decimal
 from points.application.policy_file import load_policy
 from points.domain.periods import PayCalendar
 from points.domain.work import ScoredWork, WorkEvent, WorkRequest, correction_fingerprint
-from points.projections.ledger import Booking, LedgerEvent, LineRow, NetLine, Page, book, from_units, to_units
+from points.projections.ledger import Booking, LedgerEvent, Page, book
+from points.projections.ledger_rows import LineRow, NetLine, from_units, to_units
 from tests.unit.test_ledger import totals  # (employee, pay month, dimension) -> (points, weighted points)
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=timezone.utc)

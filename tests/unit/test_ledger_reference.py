@@ -23,7 +23,7 @@ import pytest
 from points.application.policy_file import load_policy
 from points.domain.periods import PayCalendar
 from points.domain.work import ScoredWork, WorkEvent, WorkRequest, correction_fingerprint
-from points.projections import ledger
+from points.projections import ledger, ledger_rows
 from tests.unit import ledger_reference as reference
 from tests.unit.test_ledger import CAPS
 
@@ -107,7 +107,7 @@ def net_lines(lines: list[Any], event_ids: set[str], key_fields: tuple[str, ...]
             s[1] += line.weighted_points
             s[2] += line.event_delta
             s[3:] = min((s[3], s[4]), (line.position, line.line_no))
-    booked: dict[str, list[ledger.NetLine]] = {}
+    booked: dict[str, list[ledger_rows.NetLine]] = {}
     for key, s in sorted(sums.items(), key=lambda item: (item[1][3], item[1][4])):
         if s[0] or s[1] or s[2]:
             booked.setdefault(key[0], []).append(make(*key, s[0], s[1]))
@@ -128,7 +128,7 @@ def as_rows(booking: Any) -> tuple[Any, ...]:
     )  # fmt: skip
 
 
-VALUES = ledger.PointValues([ledger.PayRulesRow(1, EXAMPLE.version, "2026-01-01", EXAMPLE.pay.to_json())])  # type: ignore[union-attr]
+VALUES = ledger_rows.PointValues([ledger_rows.PayRulesRow(1, EXAMPLE.version, "2026-01-01", EXAMPLE.pay.to_json())])  # type: ignore[union-attr]
 VALUE_OF = {"service_manager": "1.00", "operations_supervisor": "1.20"}  # the example policy's, at class A outlets
 
 
@@ -150,9 +150,9 @@ def test_pages_book_exactly_as_the_reference_booking(seed: int, as_facts: bool) 
         old_page, new_page = reference.Page(), ledger.Page()
         for p, event in chunk:
             old_page.add(p, event)
-            new_page.add(p, ledger.work_facts(event) if as_facts and type(event) is WorkEvent.Recorded else event)
+            new_page.add(p, ledger_rows.work_facts(event) if as_facts and type(event) is WorkEvent.Recorded else event)
         booked = net_lines(all_lines, old_page.rebooked_event_ids())
-        new_booked = net_lines(new_lines, new_page.rebooked_event_ids(), NEW_KEY, ledger.NetLine)
+        new_booked = net_lines(new_lines, new_page.rebooked_event_ids(), NEW_KEY, ledger_rows.NetLine)
         assert new_page.rebooked_event_ids() == old_page.rebooked_event_ids()
         keys = old_page.cap_keys(booked)
         assert new_page.cap_keys(new_booked) == keys

@@ -9,7 +9,7 @@ import grpc
 
 from points.api.convert import explained_line_message
 from points.application.audit import AuditQueries
-from points.projections.balances import AuditRow
+from points.projections.audit_reads import AuditRow
 from points.v1 import audit_pb2, audit_pb2_grpc
 
 

@@ -25,7 +25,7 @@ from points.domain.errors import Violations
 from points.domain.pay import PayRules
 from points.domain.policy import PointsLine
 from points.domain.values import parse_instant
-from points.projections.ledger import LineRow, PayRulesRow, from_units
+from points.projections.ledger_rows import LineRow, PayRulesRow, from_units
 from points.v1 import balances_pb2, directory_pb2, periods_pb2, policies_pb2, work_events_pb2
 
 ROLE_PREFIX = "ROLE_"

@@ -11,9 +11,9 @@ from points.application import pages
 from points.application.balances import check_min_position
 from points.domain.errors import NotFound, NotYetVisible, Violations
 from points.domain.values import NAME, check_identifier, parse_date
-from points.projections.balances import AuditRow
+from points.projections.audit_reads import AuditRow
 from points.projections.balances import BalanceView as LedgerStore
-from points.projections.ledger import instant_text
+from points.projections.ledger_rows import instant_text
 from points.projections.projector import BalanceProjector
 from points.storage.access_records import AccessRecord, AccessRecordStore
 from points.storage.chain import ChainReader, Verification

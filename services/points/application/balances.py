@@ -14,7 +14,7 @@ from points.domain.errors import NotFound, NotYetVisible, Violations
 from points.domain.values import Period, check_identifier
 from points.projections.balances import BalanceRows
 from points.projections.balances import BalanceView as BalanceStore
-from points.projections.ledger import LineRow, PayRulesRow, PeriodCloseRow, instant_text
+from points.projections.ledger_rows import LineRow, PayRulesRow, PeriodCloseRow, instant_text
 from points.projections.projector import BalanceProjector
 
 DEFAULT_WAIT = 10.0  # seconds, when the caller sets no deadline

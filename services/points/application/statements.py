@@ -26,8 +26,8 @@ from points.domain.identity import employee_id_of, outlet_id_of
 from points.domain.pay import MonthPay, PayRules, pay_history
 from points.domain.periods import parse_month
 from points.projections.balances import BalanceView as BalanceStore
-from points.projections.balances import StatementRows
-from points.projections.ledger import PayRulesRow
+from points.projections.payroll_reads import StatementRows
+from points.projections.ledger_rows import PayRulesRow
 from points.projections.projector import BalanceProjector
 
 DEFAULT_WAIT = 10.0  # seconds, when the caller sets no deadline

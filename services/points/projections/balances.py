@@ -9,40 +9,44 @@ events; it comes first, so the row lock it takes also serialises the reads that 
 
 The views subclass the library's tracking recorders: the tracking table, max_tracking_id and
 has_tracking_id are the library's; the view tables, the page write and the queries are ours,
-written once (LedgerQueries) with the few differences between the two databases factored out.
+written once (LedgerQueries) with the few differences between the two databases factored out:
+the SQLite view here, the PostgreSQL one in postgres_view.py; payroll's and auditors' reads in
+payroll_reads.py and audit_reads.py.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Protocol
 
 from eventsourcing.persistence import IntegrityError
-from eventsourcing.postgres import PostgresTrackingRecorder
 from eventsourcing.sqlite import SQLiteTrackingRecorder
-from psycopg.rows import tuple_row
 
-from points.storage.access_records import AccessRecordStore
-from points.storage.literals import array_text, int_array_text
-from points.projections.rankings import create_statements as ranking_create_statements
-from points.projections.ledger import (
+from points.projections.audit_reads import AuditReads
+from points.projections.ledger import Booking, CapKey, Page, book
+from points.projections.ledger_rows import (
     AUDIT_EVENT_COLUMNS,
     CORRECTION_COLUMNS,
     LINE_COLUMNS,
-    Booking,
-    CapKey,
+    LINE_SELECT,
     LineRow,
     NetLine,
-    Page,
     PayRulesRow,
     PeriodCloseRow,
     PointValues,
-    book,
-    from_units,
 )
+from points.projections.payroll_reads import (
+    CLOSE_COLUMNS,
+    PAY_RULES_COLUMNS,
+    PayrollReads,
+    StatementRows,
+    units,
+)
+from points.projections.rankings import create_statements as ranking_create_statements
+from points.storage.access_records import AccessRecordStore
 
 
 class ProjectionConflict(Exception):
@@ -53,40 +57,6 @@ class ProjectionConflict(Exception):
 class BalanceRows:
     dimensions: tuple[tuple[str, Decimal, Decimal], ...]  # (dimension, points, weighted points)
     event_count: int
-
-
-@dataclass(frozen=True)
-class StatementRows:
-    """One employee's booked lines in one pay month, summed: work of the month and adjustments apart."""
-
-    employee_id: str
-    work: tuple[tuple[str, Decimal, Decimal], ...]  # (dimension, points, weighted) of work done in the month
-    adjustments: tuple[tuple[str, str, Decimal, Decimal], ...]  # (business month, dimension, points, weighted) of earlier work
-    event_count: int  # work events with lines booked in the month
-    valued: tuple[tuple[str, Decimal], ...]  # (point value, weighted points) of every line booked in the month
-
-
-@dataclass
-class AuditRow:
-    """A work event as recorded, with its corrections and every line booked for it."""
-
-    position: int
-    event_id: str
-    employee_id: str
-    outlet_id: str
-    role: str
-    kind: str
-    quantity: str
-    occurred_on: str
-    occurred_at: str
-    recorded_at: str
-    recorded_by: str
-    source: str
-    request_id: str
-    attributes: str
-    status: str
-    corrections: list[tuple[Any, ...]] = field(default_factory=list)  # CORRECTION_COLUMNS
-    lines: list[LineRow] = field(default_factory=list)
 
 
 class BalanceView(Protocol):
@@ -167,22 +137,15 @@ INDEXES = {
 }
 # Read by queries but never while a page is booked (balance_lines_by_event is: corrections look up what was booked).
 DEFERRED_INDEXES = ("balance_lines_by_employee", "balance_lines_by_pay_month", "audit_events_by_employee", "audit_corrections_by_event")
-COLUMNS = ", ".join(LINE_COLUMNS)
 NET_KEY = (
     "event_id, employee_id, month, occurred_on, kind, quantity, rule_id, policy_version, dimension, multiplier, "
     "outlet_id, role, outlet_class, point_value"
 )
 NET_KEY_LENGTH = len(NET_KEY.split(","))
-CLOSE_COLUMNS = "period, position, closed_at, closed_by, reason, proposed_by"
-PAY_RULES_COLUMNS = "position, version, effective_from, rules"
 BOOKED_TAIL = "HAVING sum(points) <> 0 OR sum(weighted_points) <> 0 OR sum(event_delta) <> 0 ORDER BY min(position), min(line_no)"
 
 
-def _units(rows: Sequence[Sequence[Any]]) -> tuple[tuple[str, Decimal, Decimal], ...]:
-    return tuple((r[0], from_units(int(r[1])), from_units(int(r[2]))) for r in rows)
-
-
-class LedgerQueries:
+class LedgerQueries(PayrollReads, AuditReads):
     """The view's writes and reads, written once for both databases."""
 
     P = "?"  # the placeholder
@@ -206,7 +169,7 @@ class LedgerQueries:
 
     def _insert_lines(self, curs: Any, lines: list[LineRow]) -> None:
         marks = ", ".join(self.P for _ in LINE_COLUMNS)
-        curs.executemany(f"INSERT INTO {self._t('balance_lines')} ({COLUMNS}) VALUES ({marks})", lines)  # a LineRow is its row
+        curs.executemany(f"INSERT INTO {self._t('balance_lines')} ({LINE_SELECT}) VALUES ({marks})", lines)  # a LineRow is its row
 
     def _in(self, values: Sequence[Any]) -> str:
         return "(" + ", ".join(self.P for _ in values) + ")"
@@ -359,7 +322,7 @@ class LedgerQueries:
         dimensions = [r[1:] for r in rows if r[0] == 0]
         events = next((int(r[2] or 0) for r in rows if r[0] == 1), 0)
         position = next((int(r[2] or 0) for r in rows if r[0] == 2), 0)
-        return BalanceRows(_units(dimensions), events), position
+        return BalanceRows(units(dimensions), events), position
 
     def _one_statement(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
         with self._cursor(commit=False) as curs:
@@ -373,7 +336,7 @@ class LedgerQueries:
                 f"WHERE employee_id = {self.P} AND booked_month IN {self._in(months)} GROUP BY dimension ORDER BY dimension",
                 [employee_id, *months],
             )
-            return BalanceRows(_units(dimensions), self._event_count(curs, employee_id, months))
+            return BalanceRows(units(dimensions), self._event_count(curs, employee_id, months))
 
     def totals_upto(self, employee_id: str, months: Sequence[str], upto: int, known_at: str = "") -> BalanceRows:
         """Sums of the lines booked up to position `upto` (and, if given, recorded by `known_at`)."""
@@ -386,7 +349,7 @@ class LedgerQueries:
                 f"WHERE employee_id = {self.P} AND booked_month IN {self._in(months)}{extra} GROUP BY dimension ORDER BY dimension",
                 [employee_id, *months, *params],
             )
-            return BalanceRows(_units(dimensions), self._event_count(curs, employee_id, months, extra, params))
+            return BalanceRows(units(dimensions), self._event_count(curs, employee_id, months, extra, params))
 
     def read_lines(
         self, employee_id: str, months: Sequence[str], *, upto: int, after: tuple[int, int], limit: int
@@ -395,7 +358,7 @@ class LedgerQueries:
         with self._cursor(commit=False) as curs:
             rows = self._all(
                 curs,
-                f"SELECT {COLUMNS} FROM {self._t('balance_lines')} WHERE employee_id = {p} AND booked_month IN {self._in(months)} "
+                f"SELECT {LINE_SELECT} FROM {self._t('balance_lines')} WHERE employee_id = {p} AND booked_month IN {self._in(months)} "
                 f"AND position <= {p} AND (position > {p} OR (position = {p} AND line_no > {p})) "
                 f"ORDER BY position, line_no LIMIT {p}",
                 [employee_id, *months, upto, after[0], after[0], after[1], limit],
@@ -414,148 +377,6 @@ class LedgerQueries:
             )
         return list(dict.fromkeys((r[0], r[1], r[2]) for r in rows))
 
-    def statements(self, month: str, *, upto: int, after_employee: str, limit: int) -> list[StatementRows]:
-        """Per employee (in id order, after `after_employee`), the lines booked in pay month `month` up to `upto`, summed."""
-        p, lines = self.P, self._t("balance_lines")
-        with self._cursor(commit=False) as curs:
-            employees = [
-                r[0]
-                for r in self._all(
-                    curs,
-                    f"SELECT DISTINCT employee_id FROM {lines} WHERE booked_month = {p} AND position <= {p} "
-                    f"AND employee_id > {p} ORDER BY employee_id LIMIT {p}",
-                    [month, upto, after_employee, limit],
-                )
-            ]
-            if not employees:
-                return []
-            scope = f"booked_month = {p} AND position <= {p} AND employee_id IN {self._in(employees)}"
-            params = [month, upto, *employees]
-            sums = self._all(
-                curs,
-                f"SELECT employee_id, month, dimension, sum(points), sum(weighted_points) FROM {lines} WHERE {scope} "
-                "GROUP BY employee_id, month, dimension ORDER BY employee_id, month, dimension",
-                params,
-            )
-            counts = dict(
-                (r[0], int(r[1]))
-                for r in self._all(
-                    curs, f"SELECT employee_id, count(DISTINCT event_id) FROM {lines} WHERE {scope} GROUP BY employee_id", params
-                )
-            )
-            values = self._all(
-                curs,
-                f"SELECT employee_id, point_value, sum(weighted_points) FROM {lines} WHERE {scope} "
-                "GROUP BY employee_id, point_value ORDER BY employee_id, point_value",
-                params,
-            )
-        return [
-            StatementRows(
-                employee_id=e,
-                work=_units([(r[2], r[3], r[4]) for r in sums if r[0] == e and r[1] == month]),
-                adjustments=tuple((r[1], r[2], from_units(int(r[3])), from_units(int(r[4]))) for r in sums if r[0] == e and r[1] != month),
-                event_count=counts.get(e, 0),
-                valued=tuple((r[1], from_units(int(r[2]))) for r in values if r[0] == e),
-            )
-            for e in employees
-        ]
-
-    def valued_months(self, employee_ids: Sequence[str], before: str) -> dict[str, dict[str, list[tuple[str, Decimal]]]]:
-        """Per employee and pay month before `before`: (point value, weighted points) as booked now."""
-        return self._valued(employee_ids, "balance_dimensions", f"booked_month < {self.P}", [before])
-
-    def valued_lines(self, employee_ids: Sequence[str], months: Sequence[str], upto: int) -> dict[str, dict[str, list[tuple[str, Decimal]]]]:
-        """Per employee and pay month in `months`: (point value, weighted points) of the lines booked up to position `upto`."""
-        return self._valued(employee_ids, "balance_lines", f"booked_month IN {self._in(months)} AND position <= {self.P}", [*months, upto])
-
-    def _valued(
-        self, employee_ids: Sequence[str], table: str, condition: str, params: list[Any]
-    ) -> dict[str, dict[str, list[tuple[str, Decimal]]]]:
-        found: dict[str, dict[str, list[tuple[str, Decimal]]]] = {}
-        with self._cursor(commit=False) as curs:
-            for start in range(0, len(employee_ids), 400):
-                chunk = list(employee_ids[start : start + 400])
-                for employee_id, month, value, weighted in self._all(
-                    curs,
-                    f"SELECT employee_id, booked_month, point_value, sum(weighted_points) FROM {self._t(table)} "  # noqa: S608
-                    f"WHERE employee_id IN {self._in(chunk)} AND {condition} GROUP BY employee_id, booked_month, point_value",
-                    [*chunk, *params],
-                ):
-                    found.setdefault(employee_id, {}).setdefault(month, []).append((value, from_units(int(weighted))))
-        return found
-
-    def closes(self) -> list[PeriodCloseRow]:
-        with self._cursor(commit=False) as curs:
-            rows = self._all(curs, f"SELECT {CLOSE_COLUMNS} FROM {self._t('pay_periods')} ORDER BY period")
-        return [PeriodCloseRow(*r) for r in rows]
-
-    def pay_rules(self) -> list[PayRulesRow]:
-        """Every published version's [pay] table, in publication order, with its position."""
-        with self._cursor(commit=False) as curs:
-            return self._pay_rules(curs)
-
-    def first_booked_month(self) -> str:
-        """The earliest pay month with any line booked in it ("" when nothing is booked)."""
-        with self._cursor(commit=False) as curs:
-            return str(self._all(curs, f"SELECT min(booked_month) FROM {self._t('balance_lines')}")[0][0] or "")
-
-    def entries_after(self, position: int, limit: int) -> tuple[list[LineRow], list[PeriodCloseRow], list[PayRulesRow]]:
-        """Booked lines, period closes and published pay rules after `position`, in log order, whole positions only."""
-        p = self.P
-        with self._cursor(commit=False) as curs:
-            lines = [
-                LineRow(*r)
-                for r in self._all(
-                    curs,
-                    f"SELECT {COLUMNS} FROM {self._t('balance_lines')} WHERE position > {p} AND position IN "
-                    f"(SELECT DISTINCT position FROM {self._t('balance_lines')} WHERE position > {p} ORDER BY position LIMIT {p}) "
-                    "ORDER BY position, line_no",
-                    [position, position, limit],
-                )
-            ]
-            last = lines[-1].position if lines else None
-            closes_sql = f"SELECT {CLOSE_COLUMNS} FROM {self._t('pay_periods')} WHERE position > {p} ORDER BY position"
-            closes = [PeriodCloseRow(*r) for r in self._all(curs, closes_sql, [position])]
-            rules_sql = f"SELECT {PAY_RULES_COLUMNS} FROM {self._t('pay_rules')} WHERE position > {p} ORDER BY position"
-            rules = [PayRulesRow(*r) for r in self._all(curs, rules_sql, [position])]
-        if last is not None:
-            closes = [c for c in closes if c.position < last]
-            rules = [r for r in rules if r.position < last]
-        return lines, closes, rules
-
-    def work_events(self, where: Sequence[tuple[str, str, Any]], *, newest_first: bool, after: int, limit: int) -> list[AuditRow]:
-        """Audit rows matching every (column, operator, value) filter, in log order, after a keyset position."""
-        p = self.P
-        clauses = [f"{column} {operator} {p}" for column, operator, _ in where]
-        params = [value for _, _, value in where]
-        if after:
-            clauses.append(f"position {'<' if newest_first else '>'} {p}")
-            params.append(after)
-        condition = " AND ".join(clauses) or "1 = 1"
-        with self._cursor(commit=False) as curs:
-            rows = self._all(
-                curs,
-                f"SELECT {', '.join(AUDIT_EVENT_COLUMNS)} FROM {self._t('audit_events')} WHERE {condition} "  # noqa: S608
-                f"ORDER BY position {'DESC' if newest_first else 'ASC'} LIMIT {p}",
-                [*params, limit],
-            )
-            events = [AuditRow(*r) for r in rows]
-            if not events:
-                return []
-            ids = [e.event_id for e in events]
-            corrections = self._all(
-                curs,
-                f"SELECT {', '.join(CORRECTION_COLUMNS)} FROM {self._t('audit_corrections')} WHERE event_id IN {self._in(ids)} ORDER BY position",  # noqa: S608
-                ids,
-            )
-            lines = self._all(
-                curs, f"SELECT {COLUMNS} FROM {self._t('balance_lines')} WHERE event_id IN {self._in(ids)} ORDER BY position, line_no", ids  # noqa: S608
-            )
-        for event in events:
-            event.corrections.extend(c for c in corrections if c[1] == event.event_id)
-            event.lines.extend(LineRow(*line) for line in lines if line[2] == event.event_id)
-        return events
-
     def reset(self, application_name: str) -> None:
         with self._cursor(commit=True) as curs:
             curs.execute(f"DELETE FROM {self._t(self.tracking_name())} WHERE application_name = {self.P}", (application_name,))
@@ -564,187 +385,6 @@ class LedgerQueries:
 
     def position(self, application_name: str) -> int:
         return self.max_tracking_id(application_name) or 0  # type: ignore[attr-defined]
-
-
-_ROW_FORMATS: dict[int, str] = {}
-_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
-
-
-def copy_text(rows: Sequence[tuple[Any, ...]], width: int) -> bytes:
-    """Rows (tuples of `width` values) in COPY's text format: tab between fields, a newline after each row,
-    and \\, \\t, \\n, \\r escaped.
-
-    Formatted without escaping first (one %-format per row: str() of each value, in C), then
-    checked once as a whole: when the text holds no backslash or carriage return and exactly
-    the tabs and newlines of its rows, no value held one and the text is right as it is (the
-    usual case); otherwise each row is escaped.
-    """
-    row_format = _ROW_FORMATS.get(width) or _ROW_FORMATS.setdefault(width, "\t".join(["%s"] * width) + "\n")
-    text = "".join([row_format % row for row in rows])
-    if "\\" in text or "\r" in text or text.count("\n") != len(rows) or text.count("\t") != len(rows) * (width - 1):
-        text = "".join(["\t".join([str(value).translate(_COPY_ESCAPES) for value in row]) + "\n" for row in rows])
-    return text.encode()
-
-
-class PostgresBalanceView(LedgerQueries, PostgresTrackingRecorder):
-    P = "%s"
-
-    def __init__(self, datastore: Any, **kwargs: Any) -> None:
-        super().__init__(datastore, **kwargs)
-        from psycopg.sql import SQL
-
-        self.sql_create_statements += [SQL(statement) for statement in self.create_view_statements()]  # type: ignore[arg-type]
-
-    def _t(self, name: str) -> str:
-        return f'"{self.datastore.schema}"."{name}"'
-
-    def tracking_name(self) -> str:
-        return self.tracking_table_name
-
-    @contextmanager
-    def _cursor(self, *, commit: bool) -> Iterator[Any]:
-        with self.datastore.transaction(commit=commit) as curs:
-            yield curs
-
-    def _rowcount(self, curs: Any) -> int:
-        return int(curs.rowcount)
-
-    def _one_statement(self, sql: str, params: Sequence[Any]) -> list[tuple[Any, ...]]:
-        """A single statement needs no transaction around it (it reads one snapshot): no BEGIN, no COMMIT."""
-        with self.datastore.get_connection() as conn, conn.cursor(row_factory=tuple_row) as curs:
-            curs.execute(sql, params, prepare=True)
-            return list(curs.fetchall())
-
-    def booked_statement(self) -> str:
-        """_booked_rows' query: one probe of balance_lines_by_event per event id, whatever the planner knows.
-
-        The OFFSET 0 keeps the LATERAL subquery a probe per id. As `event_id IN (...)`, on a view
-        PostgreSQL had no statistics for yet (a new schema, until autovacuum analyzes it), 50 ids
-        or more made it read the whole of balance_lines: a page with corrections or rescores
-        scanned every booked line (tests/app/test_plans_without_statistics.py)."""
-        columns = f"{NET_KEY}, points, weighted_points, event_delta, position, line_no"
-        return (
-            f"SELECT {NET_KEY}, sum(points), sum(weighted_points) FROM unnest(%s::text[]) AS k(id) "
-            f"CROSS JOIN LATERAL (SELECT {columns} FROM {self._t('balance_lines')} WHERE event_id = k.id OFFSET 0) AS l "
-            f"GROUP BY {NET_KEY} {BOOKED_TAIL}"
-        )
-
-    def _booked_rows(self, curs: Any, ids: list[str]) -> list[tuple[Any, ...]]:
-        return self._all(curs, self.booked_statement(), (array_text(ids),)) if ids else []
-
-    def usage_statement(self) -> str:
-        """_usage's query: one primary-key probe of balance_caps per cap key (see booked_statement)."""
-        return (
-            "SELECT c.employee_id, c.rule_id, c.scope, c.used FROM unnest(%s::text[], %s::text[], %s::text[]) AS k(e, r, s) "
-            f"CROSS JOIN LATERAL (SELECT employee_id, rule_id, scope, used FROM {self._t('balance_caps')} "
-            "WHERE employee_id = k.e AND rule_id = k.r AND scope = k.s OFFSET 0) AS c"
-        )
-
-    def _usage(self, curs: Any, keys: set[CapKey]) -> dict[CapKey, int]:
-        if not keys:
-            return {}
-        employees, rules, scopes = zip(*keys)
-        rows = self._all(curs, self.usage_statement(), (array_text(employees), array_text(rules), array_text(scopes)))
-        return {(e, r, s): int(used) for e, r, s, used in rows}
-
-    def _all(self, curs: Any, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        with curs.connection.cursor(row_factory=tuple_row) as tuples:  # same connection, same transaction
-            tuples.execute(sql, params)
-            return list(tuples.fetchall())
-
-    @contextmanager
-    def bulk_load(self) -> Iterator[None]:
-        """For a rebuild: drops the secondary indexes that no page reads, and builds each once at the end.
-
-        One sort per index is far cheaper than an index insert per row. If the rebuild dies
-        half way, the indexes come back at the end anyway, or at the next migration (CREATE
-        INDEX IF NOT EXISTS is among the view's create statements).
-        """
-        if not self._owns_view_tables():  # e.g. the deployed points_app role: rebuild row by row as before
-            yield
-            return
-        with self._cursor(commit=True) as curs:
-            for name in DEFERRED_INDEXES:
-                curs.execute(f'DROP INDEX IF EXISTS "{self.datastore.schema}"."{name}"')
-        try:
-            yield
-        finally:
-            with self._cursor(commit=True) as curs:
-                for name in DEFERRED_INDEXES:
-                    table, columns = INDEXES[name].split(" ", 1)
-                    curs.execute(f"CREATE INDEX IF NOT EXISTS {name} ON {self._t(table)} {columns}")
-
-    def _owns_view_tables(self) -> bool:
-        """Whether this role may drop and create the view's indexes and truncate its tables (it owns them)."""
-        with self._cursor(commit=False) as curs:
-            rows = self._all(
-                curs,
-                "SELECT count(*) = %s AND bool_and(pg_has_role(c.relowner, 'USAGE') AND has_table_privilege(c.oid, 'TRUNCATE')) "
-                "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = %s AND c.relname = ANY(%s)",
-                (len(TABLES), self.datastore.schema, list(TABLES)),
-            )
-        return bool(rows[0][0])
-
-    def reset(self, application_name: str) -> None:
-        """As on SQLite, in one transaction; TRUNCATE (for an owner) leaves no dead rows to slow the rebuild's writes."""
-        if not self._owns_view_tables():
-            super().reset(application_name)
-            return
-        with self._cursor(commit=True) as curs:
-            curs.execute(f"DELETE FROM {self._t(self.tracking_name())} WHERE application_name = %s", (application_name,))
-            curs.execute(f"TRUNCATE {', '.join(self._t(table) for table in TABLES)}")
-
-    def _copy(self, curs: Any, table: str, columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-        """One COPY of `rows` (ints and strings, never NULL) into `table`, formatted here in one pass."""
-        with curs.copy(f"COPY {self._t(table)} ({', '.join(columns)}) FROM STDIN") as copy:
-            copy.write(copy_text(rows, len(columns)))
-
-    def _insert_lines(self, curs: Any, lines: list[LineRow]) -> None:
-        self._copy(curs, "balance_lines", LINE_COLUMNS, lines)  # a LineRow is its tuple of values
-
-    def _write(self, curs: Any, booking: Booking) -> None:
-        """COPY for the appended rows, one statement over arrays for each upsert (the SQLite path keeps executemany).
-
-        The arrays go as text literals (array_text): PostgreSQL parses them in C, where psycopg
-        would dump each element in Python."""
-        if booking.lines:
-            self._insert_lines(curs, booking.lines)
-        if booking.dimensions:
-            employees, months, dimensions, values, points, weighted = zip(*booking.dimensions)
-            curs.execute(
-                f"INSERT INTO {self._t('balance_dimensions')} AS t (employee_id, booked_month, dimension, point_value, points, "
-                "weighted_points) SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::text[], %s::bigint[], %s::bigint[]) "
-                "ON CONFLICT (employee_id, booked_month, dimension, point_value) DO UPDATE SET points = t.points + excluded.points, "
-                "weighted_points = t.weighted_points + excluded.weighted_points",
-                (array_text(employees), array_text(months), array_text(dimensions), array_text(values), int_array_text(points),
-                 int_array_text(weighted)),
-            )  # fmt: skip
-        if booking.usage:
-            employees, rules, scopes, used = zip(*booking.usage)
-            curs.execute(
-                f"INSERT INTO {self._t('balance_caps')} (employee_id, rule_id, scope, used) "
-                "SELECT * FROM unnest(%s::text[], %s::text[], %s::text[], %s::bigint[]) "
-                "ON CONFLICT (employee_id, rule_id, scope) DO UPDATE SET used = excluded.used",
-                (array_text(employees), array_text(rules), array_text(scopes), int_array_text(used)),
-            )
-        if booking.audit_events:
-            self._copy(curs, "audit_events", AUDIT_EVENT_COLUMNS, booking.audit_events)
-        if booking.corrections:
-            self._copy(curs, "audit_corrections", CORRECTION_COLUMNS, booking.corrections)
-        if booking.statuses:
-            statuses, event_ids = (list(c) for c in zip(*booking.statuses))
-            curs.execute(  # in page order: a later status of one event wins, as row by row
-                f"UPDATE {self._t('audit_events')} AS a SET status = s.status FROM (SELECT DISTINCT ON (event_id) status, event_id "
-                "FROM unnest(%s::text[], %s::text[]) WITH ORDINALITY AS u(status, event_id, n) ORDER BY event_id, n DESC) AS s "
-                "WHERE a.event_id = s.event_id",
-                (statuses, event_ids),
-            )
-        if booking.closes:
-            self._copy(
-                curs, "pay_periods", ("period", "position", "closed_at", "closed_by", "reason", "proposed_by"),
-                [(c.period, c.position, c.closed_at, c.closed_by, c.reason, c.proposed_by) for c in booking.closes],
-            )  # fmt: skip
-        self._write_pay_rules(curs, booking)
 
 
 class SQLiteBalanceView(LedgerQueries, SQLiteTrackingRecorder):

@@ -28,8 +28,8 @@ from eventsourcing.utils import get_topic
 
 from points.domain.policy import PointsLine
 from points.domain.work import WorkEvent
-from points.projections.ledger import LineFacts, WorkFacts, instant_text, line_facts, month_of_day
-from points.projections.ledger import attributes_text as ledger_attributes_text
+from points.projections.ledger_rows import LineFacts, WorkFacts, instant_text, line_facts, month_of_day
+from points.projections.ledger_rows import attributes_text as ledger_attributes_text
 
 RECORDED_TOPIC = get_topic(WorkEvent.Recorded)
 

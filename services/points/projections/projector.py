@@ -29,7 +29,8 @@ from points.domain.policy_book import PolicyBook
 from points.domain.work import WorkEvent
 from points.projections.balances import BalanceView, ProjectionConflict
 from points.projections.decoding import EventDecoder
-from points.projections.ledger import Page, WorkFacts
+from points.projections.ledger import Page
+from points.projections.ledger_rows import WorkFacts
 
 log = logging.getLogger(__name__)
 

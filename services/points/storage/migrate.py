@@ -18,7 +18,8 @@ from eventsourcing.persistence import InfrastructureFactory
 from eventsourcing.utils import Environment
 
 from points.projections.balances import TABLES as VIEW_TABLES
-from points.projections.balances import PostgresBalanceView, SQLiteBalanceView
+from points.projections.balances import SQLiteBalanceView
+from points.projections.postgres_view import PostgresBalanceView
 from points.storage.chain import CHAIN_TABLE, GENESIS, link
 from points.storage.settings import StoreSettings
 
