@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, tzinfo
-from pathlib import Path
 from typing import Any, TypeVar
 from uuid import UUID
 
@@ -21,44 +20,30 @@ from eventsourcing.application import AggregateNotFoundError, Application, Proce
 from eventsourcing.domain import Aggregate
 from eventsourcing.persistence import IntegrityError, JSONTranscoder
 
-from points.application.policy_file import parse_policy
 from points.application.results import (
-    AssignmentView,
-    Corrected,
-    EmployeeView,
-    EmployeeWritten,
-    OutletView,
-    OutletWritten,
-    PolicyPublished,
     WorkRecorded,
 )
 from points.application.transcodings import register_domain_transcodings
-from points.domain.directory import Employee, Outlet, transfer_fingerprint
+from points.domain.directory import Employee, Outlet
 from points.domain.errors import (
     AlreadyExists,
     FailedPrecondition,
-    FieldViolation,
     InvalidRequest,
-    NotFound,
     PointsError,
     Violations,
 )
 from points.domain.identity import employee_id_of, outlet_id_of, pay_calendar_id, policy_book_id
 from points.domain.periods import PayCalendar, booking_month
 from points.domain.policy import Policy
-from points.domain.policy_book import PolicyBook, PolicyCatalog, Publication, document_digest
+from points.domain.policy_book import PolicyCatalog
 from points.domain.values import (
-    NAME,
-    OUTLET_CLASSES,
-    check_identifier,
-    check_request_id,
-    check_text,
     month_of,
-    parse_date,
-    parse_quantity,
 )
-from points.domain.work import ScoredWork, WorkEvent, WorkRequest, correction_fingerprint, score_work, total_points
+from points.domain.work import ScoredWork, WorkEvent, WorkRequest, score_work, total_points
+from points.application.corrections import CorrectionUseCases
+from points.application.directory import DirectoryUseCases
 from points.application.latest import LatestAggregates
+from points.application.policy_versions import PolicyVersions
 from points.application.recorded_codec import CodecMismatch, RecordedCodec
 from points.storage.event_index import event_index_for
 
@@ -67,7 +52,6 @@ A = TypeVar("A", bound=Aggregate)
 log = logging.getLogger(__name__)
 
 MAX_BATCH = 1000
-MAX_POLICY_BYTES = 256 * 1024
 
 
 @dataclass(frozen=True)
@@ -86,7 +70,7 @@ class WorkFields:
     attributes: Mapping[str, str] = field(default_factory=dict)
 
 
-class PointsApplication(Application[UUID]):
+class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, Application[UUID]):
     name = "points"
 
     def __init__(
@@ -141,175 +125,11 @@ class PointsApplication(Application[UUID]):
         super().register_transcodings(transcoder)
         register_domain_transcodings(transcoder)
 
-    # -- directory -------------------------------------------------------------------
-
-    def register_outlet(self, *, outlet_id: str, outlet_class: str, region: str) -> OutletWritten:
-        """Registers an outlet; the same registration again is a replay."""
-        v = Violations()
-        check_identifier(v, "outlet_id", outlet_id, "outlet")
-        if not outlet_class:
-            v.add("outlet_class", "MISSING_OUTLET_CLASS", "outlet_class is required: A, B or C")
-        elif outlet_class not in OUTLET_CLASSES:
-            v.add("outlet_class", "UNKNOWN_OUTLET_CLASS", f"{outlet_class!r} is not an outlet class: A, B or C")
-        _check_region(v, region)
-        v.raise_if_any()
-
-        def same(existing: Outlet) -> None:
-            if not existing.same_registration(outlet_class, region):
-                raise AlreadyExists(
-                    f"outlet {outlet_id!r} is already registered as class {existing.outlet_class} in {existing.region!r}",
-                    reason="OUTLET_ALREADY_REGISTERED",
-                )
-
-        outlet, position, replayed = self._create_once(
-            outlet_id_of(outlet_id),
-            lambda: Outlet.register(outlet_id=outlet_id, outlet_class=outlet_class, region=region, timestamp=self._now()),
-            same,
-        )
-        return OutletWritten(position=position, replayed=replayed, outlet=_outlet_view(outlet))
-
-    def get_outlet(self, outlet_id: str) -> OutletView:
-        v = Violations()
-        check_identifier(v, "outlet_id", outlet_id, "outlet")
-        v.raise_if_any()
-        outlet = self._get(outlet_id_of(outlet_id))
-        if outlet is None:
-            raise NotFound(f"no outlet {outlet_id!r}", reason="OUTLET_NOT_FOUND")
-        return _outlet_view(outlet)
-
-    def register_employee(
-        self, *, employee_id: str, role: str, outlet_id: str, effective_from: str, name: str = ""
-    ) -> EmployeeWritten:
-        """Registers an employee with a first assignment (and their name); the same registration again is a replay."""
-        v = Violations()
-        check_identifier(v, "employee_id", employee_id, "employee")
-        self._check_role(v, "role", role)
-        check_identifier(v, "outlet_id", outlet_id, "outlet")
-        start = parse_date(v, "effective_from", effective_from)
-        _check_name(v, name, required=False)
-        v.raise_if_any()
-        assert start is not None
-        self._check_outlet_exists(outlet_id)
-
-        def same(existing: Employee) -> None:
-            if not existing.same_registration(role, outlet_id, start, name):
-                raise AlreadyExists(
-                    f"employee {employee_id!r} is already registered with another assignment",
-                    reason="EMPLOYEE_ALREADY_REGISTERED",
-                )
-
-        employee, position, replayed = self._create_once(
-            employee_id_of(employee_id),
-            lambda: Employee.register(
-                employee_id=employee_id, role=role, outlet_id=outlet_id, effective_from=start, timestamp=self._now(), name=name
-            ),
-            same,
-        )
-        return EmployeeWritten(position=position, replayed=replayed, employee=_employee_view(employee))
-
-    def transfer_employee(
-        self, *, request_id: str, employee_id: str, role: str, outlet_id: str, effective_from: str
-    ) -> EmployeeWritten:
-        """Moves an employee to a new role and/or outlet from a date; history is kept."""
-        v = Violations()
-        check_request_id(v, "request_id", request_id)
-        check_identifier(v, "employee_id", employee_id, "employee")
-        if role:
-            self._check_role(v, "role", role)
-        if outlet_id:
-            check_identifier(v, "outlet_id", outlet_id, "outlet")
-        start = parse_date(v, "effective_from", effective_from)
-        if not role and not outlet_id:
-            v.add("role", "TRANSFER_CHANGES_NOTHING", "give a new role, a new outlet_id, or both")
-        v.raise_if_any()
-        assert start is not None
-        if outlet_id:
-            self._check_outlet_exists(outlet_id)
-        fingerprint = transfer_fingerprint(role, outlet_id, start)
-        for _ in range(5):  # a concurrent change of the same employee: reload and decide again
-            employee = self._get(employee_id_of(employee_id))
-            if employee is None:
-                raise NotFound(f"no employee {employee_id!r}", reason="EMPLOYEE_NOT_FOUND")
-            version = employee.replayed_transfer(request_id, fingerprint)
-            if version is not None:
-                position = self.index.positions([(employee.id, version)])[(employee.id, version)]
-                return EmployeeWritten(position=position, replayed=True, employee=_employee_view(employee))
-            employee.transfer(
-                request_id=request_id,
-                fingerprint=fingerprint,
-                role=role or employee.current.role,
-                outlet_id=outlet_id or employee.current.outlet_id,
-                effective_from=start,
-                timestamp=self._now(),
-            )
-            try:
-                position = self._save(employee)
-            except IntegrityError:
-                continue
-            return EmployeeWritten(position=position, replayed=False, employee=_employee_view(employee))
-        raise FailedPrecondition("the employee is being changed concurrently; retry", reason="CONCURRENT_CHANGE")
-
-    def rename_employee(self, *, employee_id: str, name: str) -> EmployeeWritten:
-        """Gives an employee the name people read (a correction, or a first name); the same name again is a replay."""
-        v = Violations()
-        check_identifier(v, "employee_id", employee_id, "employee")
-        _check_name(v, name, required=True)
-        v.raise_if_any()
-        for _ in range(5):  # a concurrent change of the same employee: reload and decide again
-            employee = self._get(employee_id_of(employee_id))
-            if employee is None:
-                raise NotFound(f"no employee {employee_id!r}", reason="EMPLOYEE_NOT_FOUND")
-            if not employee.rename(name, timestamp=self._now()):
-                position = self.position_of(employee.id, employee.name_version)
-                return EmployeeWritten(position=position, replayed=True, employee=_employee_view(employee))
-            try:
-                position = self._save(employee)
-            except IntegrityError:
-                continue
-            return EmployeeWritten(position=position, replayed=False, employee=_employee_view(employee))
-        raise FailedPrecondition("the employee is being changed concurrently; retry", reason="CONCURRENT_CHANGE")
-
-    def get_employee(self, employee_id: str) -> EmployeeView:
-        v = Violations()
-        check_identifier(v, "employee_id", employee_id, "employee")
-        v.raise_if_any()
-        employee = self._get(employee_id_of(employee_id))
-        if employee is None:
-            raise NotFound(f"no employee {employee_id!r}", reason="EMPLOYEE_NOT_FOUND")
-        return _employee_view(employee)
-
-    def policy_book(self) -> PolicyBook:
-        book = self._get(policy_book_id())
-        if book is None:
-            raise NotFound("no policy has been published", reason="POLICY_NOT_FOUND")
-        return book
+    # -- reading the log (the directory, corrections and policy versions are in directory.py,
+    #    corrections.py and policy_versions.py; the pay calendar's use cases in periods.py) ------
 
     def position_of(self, aggregate_id: UUID, version: int) -> int:
         return self.index.positions([(aggregate_id, version)])[(aggregate_id, version)]
-
-    def rescore_events(
-        self, event_ids: list[UUID], policy: Policy, *, recalculation_id: str, reason: str, rescored_by: str
-    ) -> int:
-        """Rescores the given work events under `policy` in one transaction; returns how many changed."""
-        events = [
-            e for e in (self._work_event(i) for i in event_ids) if e is not None and not e.reversed and recalculation_id not in e.recalculations
-        ]
-        for event in events:
-            try:
-                lines = policy.score(
-                    event.role, event.kind, event.quantity, outlet_class=event.outlet_class, attributes=event.attributes
-                )
-            except KeyError:
-                lines = ()  # the version has no rule for this work any more: its points go
-            event.rescore(lines, recalculation_id=recalculation_id, reason=reason, rescored_by=rescored_by, timestamp=self._now())
-        if events:
-            self._save(*events)
-        return len(events)
-
-    def record_recalculation(self, **fields: Any) -> int:
-        book = self.policy_book()
-        book.record_recalculation(**fields, timestamp=self._now())
-        return self._save(book)
 
     def work_event(self, event_id: UUID) -> WorkEvent | None:
         return self._work_event(event_id)
@@ -321,19 +141,6 @@ class PointsApplication(Application[UUID]):
             return event
         return self.repository.get(event.id, version=1)  # type: ignore[no-any-return]
 
-    def employee_exists(self, employee_id: str) -> bool:
-        return bool(self.index.positions([(employee_id_of(employee_id), 1)]))
-
-    def employee_outlets(self, employee_ids: Iterable[str]) -> dict[str, str]:
-        """Each known employee's outlet today (their first one if they start later); unknown ids are left out."""
-        today = self.today()
-        outlets: dict[str, str] = {}
-        for employee_id in set(employee_ids):
-            employee = self._get(employee_id_of(employee_id))
-            if employee is not None:
-                outlets[employee_id] = (employee.assignment_on(today) or employee.assignments[0]).outlet_id
-        return outlets
-
     # -- work events -----------------------------------------------------------------
 
     def record_work_event(self, fields: WorkFields) -> WorkRecorded:
@@ -341,7 +148,7 @@ class PointsApplication(Application[UUID]):
         request = self._parse(fields)
         event, position, replayed = self._create_once(
             request.event_id,
-            lambda: WorkEvent.record(self._score(request, {}, {}), timestamp=self._now()),
+            lambda: WorkEvent.record(self._score(request, {}, {}), timestamp=self.now()),
             lambda existing: existing.check_replay_of(request),
             read=self._work_event,
         )
@@ -361,7 +168,7 @@ class PointsApplication(Application[UUID]):
         requests: dict[int, WorkRequest] = {}
         first_of: dict[str, int] = {}
         repeats: dict[int, int] = {}
-        now = self._now()
+        now = self.now()
         today = now.astimezone(self.business_timezone).date()
         for i, item in enumerate(batch):
             try:
@@ -440,85 +247,7 @@ class PointsApplication(Application[UUID]):
         self._appended({WorkEvent.Recorded.__qualname__: len(batch)})
         return list(ids)
 
-    # -- corrections -----------------------------------------------------------------
-
-    def correct_work_event(
-        self,
-        *,
-        request_id: str,
-        event_id: str,
-        employee_id: str,
-        reason: str,
-        corrected_by: str,
-        reverse: bool,
-        kind: str = "",
-        quantity: str = "",
-        occurred_on: str = "",
-    ) -> Corrected:
-        """Reverses a work event, or amends its kind, quantity and/or date; the original stays."""
-        v = Violations()
-        check_request_id(v, "request_id", request_id)
-        target = _parse_uuid(v, "event_id", event_id)
-        check_identifier(v, "employee_id", employee_id, "employee")
-        for name, value in (("reason", reason), ("corrected_by", corrected_by)):
-            if not value.strip():
-                v.add(name, f"MISSING_{name.upper()}", f"{name} is required: a correction is audited (who and why)")
-            else:
-                check_text(v, name, value, limit=1000)
-        amount = day = None
-        if reverse and (kind or quantity or occurred_on):
-            v.add("amend", "REVERSE_OR_AMEND", "a correction either reverses the event or amends it, not both")
-        elif not reverse:
-            if not (kind or quantity or occurred_on):
-                v.add("amend", "MISSING_AMENDMENT", "give reverse, or a new kind, quantity and/or occurred_on")
-            if kind and not NAME.fullmatch(kind):
-                v.add("amend.kind", "UNKNOWN_KIND", f"{kind[:64]!r} is not a kind of work")
-            amount = parse_quantity(v, "amend.quantity", quantity) if quantity else None
-            day = parse_date(v, "amend.occurred_on", occurred_on) if occurred_on else None
-            if day is not None and day > self.today():
-                v.add("amend.occurred_on", "FUTURE_DATE", f"{day.isoformat()} is after today ({self.today().isoformat()})")
-        v.raise_if_any()
-        assert target is not None
-        action = "reverse" if reverse else "amend"
-        fingerprint = correction_fingerprint(action, reason, kind, str(amount or ""), day.isoformat() if day else "")
-        for _ in range(5):  # a concurrent correction of the same event: reload and decide again
-            event = self._work_event(target)
-            if not isinstance(event, WorkEvent) or event.employee_id != employee_id:
-                raise NotFound(f"no work event {event_id} of employee {employee_id!r}", reason="WORK_EVENT_NOT_FOUND")
-            version = event.replayed_correction(request_id, fingerprint)
-            if version is not None:
-                then = self.repository.get(event.id, version=version)
-                before = self.repository.get(event.id, version=version - 1)
-                return self._corrected(then, before.period, self.position_of(event.id, version), replayed=True)
-            before_month = event.period
-            now = self._now()
-            if reverse:
-                event.reverse(correction_id=request_id, fingerprint=fingerprint, reason=reason, corrected_by=corrected_by, timestamp=now)
-            else:
-                amended = event.amended_request(kind=kind, quantity=amount, occurred_on=day)
-                try:
-                    scored = self._score(amended, {}, {})
-                except InvalidRequest as refused:  # name the request's fields: the amendment's, not a work event's
-                    raise InvalidRequest(
-                        [FieldViolation(f"amend.{v.field}", v.reason, v.description) for v in refused.violations]
-                    ) from None
-                event.amend(scored, correction_id=request_id, fingerprint=fingerprint, reason=reason, corrected_by=corrected_by, timestamp=now)
-            try:
-                position = self._save(event)
-            except IntegrityError:
-                continue
-            return self._corrected(event, before_month, position, replayed=False)
-        raise FailedPrecondition("the work event is being corrected concurrently; retry", reason="CONCURRENT_CHANGE")
-
-    def _corrected(self, event: WorkEvent, before_month: str, position: int, *, replayed: bool) -> Corrected:
-        """The outcome of a correction saved at `position`: the event as corrected, and where its lines land."""
-        new_lines, reversal = self.booked_periods([(event.period, position), (before_month, position)])
-        return Corrected(
-            position=position, replayed=replayed, event_id=str(event.id), lines=tuple(event.lines), reversed=event.reversed,
-            period=event.period, booked_period=reversal if event.reversed else new_lines, reversal_booked_period=reversal,
-        )  # fmt: skip
-
-    # -- pay periods (the use cases are in application/periods.py) ------------------
+    # -- where lines are booked --------------------------------------------------------
 
     def pay_calendar(self) -> PayCalendar | None:
         return self._get(pay_calendar_id())  # type: ignore[no-any-return]
@@ -544,27 +273,24 @@ class PointsApplication(Application[UUID]):
 
     # -- helpers ---------------------------------------------------------------------
 
-    def _now(self) -> datetime:
+    def now(self) -> datetime:
+        """The instant now (the application's clock, timezone-aware)."""
         now = self.clock()
         if now.tzinfo is None:
             raise ValueError("the clock must return timezone-aware datetimes")
         return now
-
-    def now(self) -> datetime:
-        """The instant now (the application's clock, timezone-aware)."""
-        return self._now()
 
     def save_changes(self, *aggregates: Aggregate) -> int:
         """Stores the aggregates' new events in one transaction; returns the last one's position."""
         return self._save(*aggregates)
 
     def today(self) -> date:
-        return self._now().astimezone(self.business_timezone).date()
+        return self.now().astimezone(self.business_timezone).date()
 
     def _parse(self, f: WorkFields, now: datetime | None = None, today: date | None = None) -> WorkRequest:
         """Parses one request against the clock (a batch reads the clock, and takes today's date, once
         for all its items: `today` is then the business date of `now`)."""
-        now = now or self._now()
+        now = now or self.now()
         return WorkRequest.parse(
             request_id=f.request_id,
             employee_id=f.employee_id,
@@ -628,105 +354,6 @@ class PointsApplication(Application[UUID]):
         outlets: dict[str, Outlet | None] = {o: found.get(outlet_id_of(o)) for o in outlet_ids}
         return stored, employees, outlets, self._catalog_of(found.get(policy_book_id()))
 
-    def _check_role(self, v: Violations, field_name: str, role: str) -> None:
-        if not role:
-            v.add(field_name, "MISSING_ROLE", "a role is required")
-            return
-        catalog = self.policies()
-        if not catalog.knows_role(role):
-            known = ", ".join(catalog.roles()) or "none: no policy is published"
-            v.add(field_name, "UNKNOWN_ROLE", f"no published policy has rules for role {role!r} (known: {known})")
-
-    # -- policies --------------------------------------------------------------------
-
-    def policies(self) -> PolicyCatalog:
-        """Every published policy version, parsed (re-read when the book has changed)."""
-        return self._catalog_of(self._get(policy_book_id()))
-
-    def _catalog_of(self, book: PolicyBook | None) -> PolicyCatalog:
-        publications = list(book.publications) if book is not None else []
-        key = tuple(f"{p.version}/{p.digest}/{p.effective_from}" for p in publications)
-        if key != self._catalog_key:
-            self._catalog = PolicyCatalog(publications, self._parse_publication)
-            self._catalog_key = key
-        return self._catalog
-
-    def _parse_publication(self, publication: Publication) -> Policy:
-        key = (publication.digest, publication.effective_from)
-        if key not in self._parsed:
-            self._parsed[key] = parse_policy(
-                publication.document,
-                f"policy {publication.version}",
-                effective_from=publication.effective_from.isoformat(),
-            )
-        return self._parsed[key]
-
-    def publish_policy(
-        self, *, document: str, source: str, effective_from: str, published_by: str, reason: str
-    ) -> PolicyPublished:
-        """Publishes a policy version (immutable; the same publication again is a replay)."""
-        v = Violations()
-        if not document.strip():
-            v.add("document", "MISSING_DOCUMENT", "the policy document (TOML text) is required")
-        elif len(document.encode("utf-8")) > MAX_POLICY_BYTES:
-            v.add("document", "POLICY_TOO_LARGE", f"at most {MAX_POLICY_BYTES} bytes")
-        if effective_from:
-            parse_date(v, "effective_from", effective_from)
-        for name, value in (("published_by", published_by), ("reason", reason)):
-            if not value.strip():
-                v.add(name, f"MISSING_{name.upper()}", f"{name} is required: publishing is audited (who and why)")
-            else:
-                check_text(v, name, value, limit=1000)
-        v.raise_if_any()
-        policy = parse_policy(document, source or "document", effective_from=effective_from or None)
-        digest = document_digest(document)
-        for _ in range(5):  # a concurrent publication: reload the book and decide again
-            book = self._get(policy_book_id()) or PolicyBook.open(timestamp=self._now())
-            existing = book.replayed(policy.version, policy.effective_from, digest)
-            if existing is not None:
-                position = self.index.positions([(book.id, existing.book_version)])[(book.id, existing.book_version)]
-                return PolicyPublished(position=position, replayed=True, policy=existing)
-            book.publish(policy=policy, document=document, published_by=published_by, reason=reason, timestamp=self._now())
-            try:
-                position = self._save(book)
-            except IntegrityError:
-                continue
-            return PolicyPublished(position=position, replayed=False, policy=book.publications[-1])
-        raise FailedPrecondition("policies are being published concurrently; retry", reason="CONCURRENT_CHANGE")
-
-    def ensure_initial_policy(self, document: str, source: str) -> None:
-        """On first start of an empty store, publishes the initial policy (the shipped example by default)."""
-        if self.policies().empty:
-            self.publish_policy(
-                document=document,
-                source=source,
-                effective_from="",
-                published_by="points serve (first start)",
-                reason=f"initial policy {Path(source).name}, loaded on first start of an empty store",
-            )
-
-    def get_policy(self, *, version: str, in_force_on: str) -> tuple[Publication, Policy]:
-        """One published version, by name or as in force on a date."""
-        v = Violations()
-        day = parse_date(v, "in_force_on", in_force_on) if in_force_on else None
-        if bool(version) == bool(in_force_on):
-            v.add("version", "ONE_SELECTOR_REQUIRED", "give exactly one of version or in_force_on")
-        v.raise_if_any()
-        catalog = self.policies()
-        for publication, policy in zip(catalog.publications, catalog.policies, strict=True):
-            if version and publication.version == version:
-                return publication, policy
-            if day is not None and policy is catalog.in_force(day):
-                return publication, policy
-        what = f"version {version!r}" if version else f"policy in force on {in_force_on}"
-        raise NotFound(f"no {what}", reason="POLICY_NOT_FOUND")
-
-    def _check_outlet_exists(self, outlet_id: str) -> None:
-        if self._get(outlet_id_of(outlet_id)) is None:
-            v = Violations()
-            v.add("outlet_id", "UNKNOWN_OUTLET", f"no outlet {outlet_id!r} is registered")
-            v.raise_if_any()
-
     def _get(self, aggregate_id: UUID) -> Any:
         """The aggregate as stored now, through the library's aggregate cache: for the directory, the
         policy book and the other few aggregates read again and again."""
@@ -766,47 +393,6 @@ class PointsApplication(Application[UUID]):
             except IntegrityError:
                 continue  # created concurrently (or our commit's reply was lost): compare with the stored one
         raise FailedPrecondition("the same id is being written concurrently; retry", reason="CONCURRENT_CHANGE")
-
-
-def _parse_uuid(v: Violations, field_name: str, value: str) -> UUID | None:
-    try:
-        return UUID(value)
-    except ValueError:
-        v.add(field_name, "MALFORMED_EVENT_ID", "an event id as returned by RecordWorkEvent is required")
-        return None
-
-
-NAME_MAX = 64
-
-
-def _check_name(v: Violations, name: str, *, required: bool) -> None:
-    """A person's name as they write it (Chinese or any other script): printable, at most NAME_MAX characters."""
-    if not name.strip():
-        if required or name:
-            v.add("name", "MISSING_NAME", "a name is required")
-        return
-    if name != name.strip():
-        v.add("name", "MALFORMED_NAME", "a name has no leading or trailing spaces")
-    check_text(v, "name", name, limit=NAME_MAX)
-
-
-def _check_region(v: Violations, region: str) -> None:
-    if not region:
-        v.add("region", "MISSING_REGION", "region is required")
-    else:
-        check_text(v, "region", region, limit=64)
-
-
-def _outlet_view(outlet: Outlet) -> OutletView:
-    return OutletView(outlet_id=outlet.outlet_id, outlet_class=outlet.outlet_class, region=outlet.region)
-
-
-def _employee_view(employee: Employee) -> EmployeeView:
-    return EmployeeView(
-        employee_id=employee.employee_id,
-        history=tuple(AssignmentView(a.role, a.outlet_id, a.effective_from, a.effective_until) for a in employee.assignments),
-        name=employee.name,
-    )
 
 
 def _recorded_new(scored: ScoredWork, position: int) -> WorkRecorded:

@@ -25,7 +25,8 @@ from eventsourcing.application import AggregateNotFoundError
 from eventsourcing.persistence import IntegrityError
 
 from points.application import pages
-from points.application.points import MAX_POLICY_BYTES, PointsApplication
+from points.application.points import PointsApplication
+from points.application.policy_versions import MAX_POLICY_BYTES
 from points.application.policy_file import parse_policy
 from points.domain.errors import FailedPrecondition, NotFound, NotYetVisible, Violations
 from points.domain.policy import Policy, PointsLine, apply_caps
