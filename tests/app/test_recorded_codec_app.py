@@ -20,7 +20,9 @@ from points.application.recorded_codec import CodecMismatch, RecordedCodec
 from points.application.results import WorkRecorded
 from points.application.transcodings import PointsLineAsList
 from points.domain.policy import PointsLine
-from points.domain.work import ScoredWork, WorkEvent, WorkRequest
+from points.domain.work import WorkEvent
+from points.domain.scoring import ScoredWork
+from points.domain.work_request import WorkRequest
 
 from tests.app.work_requests import log_size
 

@@ -18,7 +18,9 @@ from eventsourcing.domain import DomainEvent
 from eventsourcing.persistence import StoredEvent
 
 from points.application.points import PointsApplication
-from points.domain.work import ScoredWork, WorkEvent, WorkRequest, correction_fingerprint
+from points.domain.work import WorkEvent, correction_fingerprint
+from points.domain.scoring import ScoredWork
+from points.domain.work_request import WorkRequest
 from points.server import PointsService
 from tests.app.ledger_reads import correct, explained_lines, line_entry
 from tests.app.work_requests import settled_balance, work

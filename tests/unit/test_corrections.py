@@ -14,7 +14,9 @@ import pytest
 from points.application.policy_file import load_policy
 from points.domain.errors import AlreadyExists, FailedPrecondition
 from points.domain.policy import PointsLine
-from points.domain.work import ScoredWork, WorkEvent, WorkRequest, correction_fingerprint
+from points.domain.work import WorkEvent, correction_fingerprint
+from points.domain.scoring import ScoredWork
+from points.domain.work_request import WorkRequest
 
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=timezone.utc)
 LATER = datetime(2026, 11, 28, 10, 0, tzinfo=timezone.utc)

@@ -13,7 +13,9 @@ import pytest
 
 from points.application.policy_file import parse_policy
 from points.domain.policy import CappedLine, Policy, PointsLine, apply_caps
-from points.domain.work import ScoredWork, WorkEvent, WorkRequest
+from points.domain.work import WorkEvent
+from points.domain.scoring import ScoredWork
+from points.domain.work_request import WorkRequest
 from points.projections.ledger import Booking, Page, book
 from points.projections.ledger_rows import LineRow, from_units, to_units
 

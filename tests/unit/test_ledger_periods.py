@@ -15,7 +15,9 @@ from decimal import Decimal
 
 from points.application.policy_file import load_policy
 from points.domain.periods import PayCalendar
-from points.domain.work import ScoredWork, WorkEvent, WorkRequest, correction_fingerprint
+from points.domain.work import WorkEvent, correction_fingerprint
+from points.domain.scoring import ScoredWork
+from points.domain.work_request import WorkRequest
 from points.projections.ledger import Booking, LedgerEvent, Page, book
 from points.projections.ledger_rows import LineRow, NetLine, from_units, to_units
 from tests.unit.test_ledger import totals  # (employee, pay month, dimension) -> (points, weighted points)

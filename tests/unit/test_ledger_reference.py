@@ -22,7 +22,9 @@ import pytest
 
 from points.application.policy_file import load_policy
 from points.domain.periods import PayCalendar
-from points.domain.work import ScoredWork, WorkEvent, WorkRequest, correction_fingerprint
+from points.domain.work import WorkEvent, correction_fingerprint
+from points.domain.scoring import ScoredWork
+from points.domain.work_request import WorkRequest
 from points.projections import ledger, ledger_rows
 from tests.unit import ledger_reference as reference
 from tests.unit.test_ledger import CAPS

@@ -24,7 +24,9 @@ from points.domain.errors import AlreadyExists, InvalidRequest
 from points.domain.identity import work_event_id_of
 from points.domain.policy import Policy, PointsLine
 from points.domain.policy_book import PolicyCatalog
-from points.domain.work import ScoredWork, WorkEvent, WorkRequest, score_work
+from points.domain.work import WorkEvent
+from points.domain.scoring import ScoredWork, score_work
+from points.domain.work_request import WorkRequest
 from tests.support.policy_versions import NOVEMBER_VERSION
 
 TODAY = date(2026, 11, 28)
@@ -677,11 +679,11 @@ def test_a_batch_memo_tells_apart_the_policies_in_force_on_different_dates(
     assert len(memo) == 2
 
 
-# -- the cached fields of a request (domain/work.py's _computed_once, Python-version sensitive) ------------------
+# -- the cached fields of a request (domain/work_request.py's _computed_once, Python-version sensitive) ------------------
 
 
 def test_a_requests_event_id_and_fingerprint_are_computed_once_and_kept_on_the_instance(monkeypatch: pytest.MonkeyPatch) -> None:
-    from points.domain import work as work_module
+    from points.domain import work_request as work_module
 
     calls: list[str] = []
     original = work_module.work_event_id_of

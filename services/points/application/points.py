@@ -39,7 +39,9 @@ from points.domain.policy_book import PolicyCatalog
 from points.domain.values import (
     month_of,
 )
-from points.domain.work import ScoredWork, WorkEvent, WorkRequest, score_work, total_points
+from points.domain.work import WorkEvent
+from points.domain.scoring import ScoredWork, score_work, total_points
+from points.domain.work_request import WorkRequest
 from points.application.corrections import CorrectionUseCases
 from points.application.directory import DirectoryUseCases
 from points.application.latest import LatestAggregates

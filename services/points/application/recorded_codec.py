@@ -29,7 +29,9 @@ from eventsourcing.utils import get_topic
 
 from points.application.transcodings import DateAsISO, PointsLineAsList
 from points.domain.policy import PointsLine
-from points.domain.work import ScoredWork, WorkEvent, WorkRequest
+from points.domain.work import WorkEvent
+from points.domain.scoring import ScoredWork
+from points.domain.work_request import WorkRequest
 
 # The library's transcoding names for the standard types (eventsourcing.persistence): part of the stored format.
 _DATETIME = "datetime_iso"
