@@ -34,7 +34,8 @@ import psycopg
 import pytest
 
 from points.application.points import PointsApplication, WorkFields
-from points.application.rankings import RankingPage, Rankings
+from points.application.rankings import Rankings
+from points.application.ranking_requests import RankingPage
 from points.domain.errors import FailedPrecondition, InvalidRequest, NotFound
 from points.domain.policy import PolicyError
 from points.domain.ranking import BOTTOM, TOP

@@ -8,7 +8,10 @@ from google.protobuf.timestamp_pb2 import Timestamp
 from points.api import convert
 from points.api.auth import acting_caller
 from points.api.servicers import remaining_time
-from points.application.rankings import Move, PublishedView, RankingRow, Rankings, RulesInForce
+from points.application.rankings import Rankings
+from points.application.ranking_publications import PublishedView
+from points.application.ranking_simulation import Move
+from points.application.ranking_requests import RankingRow, RulesInForce
 from points.domain.ranking import BOTTOM, TOP, GroupKey, GroupOutcome, rules_in_words
 from points.v1 import balances_pb2, directory_pb2, rankings_pb2, rankings_pb2_grpc
 
