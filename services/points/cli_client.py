@@ -18,7 +18,7 @@ from points.domain.policy import PolicyError
 from points.v1 import audit_pb2, audit_pb2_grpc, balances_pb2, balances_pb2_grpc, policies_pb2, policies_pb2_grpc
 
 
-def _server_options(parser: argparse.ArgumentParser) -> None:
+def server_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--server", default=os.environ.get("POINTS_SERVER", "127.0.0.1:50051"), help="host:port; env POINTS_SERVER")
     parser.add_argument("--token", default=os.environ.get("POINTS_TOKEN", ""), help="bearer token; env POINTS_TOKEN")
     parser.add_argument("--ca", type=Path, help="CA certificate (PEM) to reach a TLS server")
@@ -35,7 +35,7 @@ def add_client_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     publish.add_argument("--effective-from", default="", help="YYYY-MM-DD; overrides the file's effective_from")
     publish.add_argument("--reason", required=True, help="why this version is published (audited)")
     publish.add_argument("--by", default="", help="who publishes it (default: the local user)")
-    _server_options(publish)
+    server_options(publish)
     recalculate = policy_commands.add_parser(
         "recalculate",
         help="rescore booked events under a version in one step (only on a server run with --no-four-eyes; "
@@ -45,9 +45,9 @@ def add_client_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     recalculate.add_argument("--reason", required=True, help="why (audited)")
     recalculate.add_argument("--request-id", required=True, help="idempotency key: rerun with the same one to continue")
     recalculate.add_argument("--by", default="", help="who (default: the local user)")
-    _server_options(recalculate)
+    server_options(recalculate)
     listing = policy_commands.add_parser("list", help="list published versions")
-    _server_options(listing)
+    server_options(listing)
 
     audit = commands.add_parser("audit", help="prove the event log was not rewritten")
     audit_commands = audit.add_subparsers(dest="audit_command", required=True)
@@ -55,14 +55,14 @@ def add_client_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     verify.add_argument("--from", dest="from_position", type=int, default=0)
     verify.add_argument("--to", dest="to_position", type=int, default=0, help="default: the current head")
     verify.add_argument("--expect-head", default="", help="POSITION:HASH kept from an earlier `points audit head`")
-    _server_options(verify)
+    server_options(verify)
     head = audit_commands.add_parser("head", help="print the current position and head hash (keep it outside the database)")
-    _server_options(head)
+    server_options(head)
 
     explain = commands.add_parser("explain", help="every points line behind an employee's balance for a period")
     explain.add_argument("employee_id")
     explain.add_argument("period", help="YYYY-MM, YYYY-Qn or YYYY")
-    _server_options(explain)
+    server_options(explain)
 
 
 def run_client(args: argparse.Namespace) -> int | None:
@@ -71,7 +71,7 @@ def run_client(args: argparse.Namespace) -> int | None:
         return _validate(args)
     if args.command not in ("policy", "explain", "audit"):
         return None
-    channel = _channel(args)
+    channel = open_channel(args)
     metadata = (("authorization", f"Bearer {args.token}"),) if args.token else ()
     try:
         if args.command == "explain":
@@ -83,13 +83,13 @@ def run_client(args: argparse.Namespace) -> int | None:
             return _recalculate(stub, args, metadata)
         return _publish(stub, args, metadata) if args.policy_command == "publish" else _list(stub, metadata)
     except grpc.RpcError as error:
-        _print_error(error)
+        print_error(error)
         return 1
     finally:
         channel.close()
 
 
-def _channel(args: argparse.Namespace) -> grpc.Channel:
+def open_channel(args: argparse.Namespace) -> grpc.Channel:
     if args.ca:
         return grpc.secure_channel(args.server, grpc.ssl_channel_credentials(args.ca.read_bytes()))
     return grpc.insecure_channel(args.server)
@@ -213,7 +213,7 @@ def _explain(stub: balances_pb2_grpc.BalanceServiceStub, args: argparse.Namespac
     return 0
 
 
-def _print_error(error: grpc.RpcError) -> None:
+def print_error(error: grpc.RpcError) -> None:
     print(f"points: {error.code().name}: {error.details()}", file=sys.stderr)  # type: ignore[attr-defined]
     status = rpc_status.from_call(error)  # type: ignore[arg-type]
     if status is None:

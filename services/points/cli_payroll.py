@@ -20,39 +20,43 @@ from typing import Any, TextIO
 import grpc
 from google.protobuf.json_format import MessageToDict
 
-from points.cli_client import _channel, _print_error, _server_options
+from points.api.convert import outlet_class_name, role_name
+from points.cli_client import open_channel, print_error, server_options
 from points.labels import both
-from points.v1 import balances_pb2, balances_pb2_grpc, directory_pb2, periods_pb2, periods_pb2_grpc, policies_pb2, policies_pb2_grpc
+from points.v1 import balances_pb2, balances_pb2_grpc, periods_pb2, periods_pb2_grpc, policies_pb2, policies_pb2_grpc
 
-PROPOSAL_STATES = {1: "pending", 2: "approved", 3: "withdrawn"}
+
+def proposal_state(value: int) -> str:
+    """PROPOSAL_STATE_PENDING -> 'pending'."""
+    return periods_pb2.ProposalState.Name(value)[len("PROPOSAL_STATE_") :].lower()
 
 
 def add_payroll_commands(commands: argparse._SubParsersAction, database_option: Callable[[argparse.ArgumentParser], None]) -> None:  # type: ignore[type-arg]
     periods = commands.add_parser("periods", help="the pay calendar: list, propose and approve a month's close (four eyes), repair")
     period_commands = periods.add_subparsers(dest="periods_command", required=True)
     listing = period_commands.add_parser("list", help="every month from the first booking, open or closed, and the next to close")
-    _server_options(listing)
+    server_options(listing)
     propose = period_commands.add_parser("propose", help="propose closing the next month; another person approves it")
     propose.add_argument("period", help="YYYY-MM")
     propose.add_argument("--reason", required=True, help="why (audited)")
     propose.add_argument("--request-id", default="", help="idempotency key and proposal id (default: close-PERIOD)")
     propose.add_argument("--by", default="", help="who proposes, without authentication (default: the local user)")
-    _server_options(propose)
+    server_options(propose)
     approve = period_commands.add_parser("approve", help="approve a proposal (not your own): the month closes")
     approve.add_argument("proposal_id")
     approve.add_argument("--reason", default="", help="why (optional: the proposal's reason stands)")
     approve.add_argument("--by", default="", help="who approves, without authentication (default: the local user)")
-    _server_options(approve)
+    server_options(approve)
     withdraw = period_commands.add_parser("withdraw", help="withdraw a pending proposal")
     withdraw.add_argument("proposal_id")
     withdraw.add_argument("--reason", required=True)
     withdraw.add_argument("--by", default="")
-    _server_options(withdraw)
+    server_options(withdraw)
     close = period_commands.add_parser("close", help="close the next month in one step (only on a server run with --no-four-eyes)")
     close.add_argument("period")
     close.add_argument("--reason", required=True)
     close.add_argument("--by", default="")
-    _server_options(close)
+    server_options(close)
     repair = period_commands.add_parser(
         "repair", help="close, in order, the months an older release let a calendar skip (on the store; moves no booked line)"
     )
@@ -68,19 +72,19 @@ def add_payroll_commands(commands: argparse._SubParsersAction, database_option: 
     propose_r.add_argument("--reason", required=True)
     propose_r.add_argument("--request-id", required=True, help="idempotency key; names the proposal and the recalculation")
     propose_r.add_argument("--by", default="")
-    _server_options(propose_r)
+    server_options(propose_r)
     approve_r = recalculation_commands.add_parser("approve", help="approve a proposal (not your own) and run it; run again to continue")
     approve_r.add_argument("proposal_id")
     approve_r.add_argument("--reason", default="")
     approve_r.add_argument("--by", default="")
-    _server_options(approve_r)
+    server_options(approve_r)
     withdraw_r = recalculation_commands.add_parser("withdraw", help="withdraw a pending proposal")
     withdraw_r.add_argument("proposal_id")
     withdraw_r.add_argument("--reason", required=True)
     withdraw_r.add_argument("--by", default="")
-    _server_options(withdraw_r)
+    server_options(withdraw_r)
     list_r = recalculation_commands.add_parser("list", help="every proposed recalculation and its state")
-    _server_options(list_r)
+    server_options(list_r)
 
     statement = commands.add_parser("statement", help="payroll statements")
     statement_commands = statement.add_subparsers(dest="statement_command", required=True)
@@ -94,7 +98,7 @@ def add_payroll_commands(commands: argparse._SubParsersAction, database_option: 
         "--header", choices=("bilingual", "en"), default="bilingual",
         help="CSV header and row words: Chinese and English (default), or the English keys only (for programs)",
     )  # fmt: skip
-    _server_options(export)
+    server_options(export)
 
 
 def run_payroll(args: argparse.Namespace) -> int | None:
@@ -103,7 +107,7 @@ def run_payroll(args: argparse.Namespace) -> int | None:
         return _repair(args)
     if args.command not in ("periods", "recalculation", "statement"):
         return None
-    channel = _channel(args)
+    channel = open_channel(args)
     metadata = (("authorization", f"Bearer {args.token}"),) if args.token else ()
     try:
         if args.command == "statement":
@@ -112,7 +116,7 @@ def run_payroll(args: argparse.Namespace) -> int | None:
             return _recalculation(policies_pb2_grpc.PolicyServiceStub(channel), args, metadata)
         return _periods(periods_pb2_grpc.PeriodServiceStub(channel), args, metadata)
     except grpc.RpcError as error:
-        _print_error(error)
+        print_error(error)
         return 1
     finally:
         channel.close()
@@ -240,7 +244,7 @@ def _recalculation(stub: policies_pb2_grpc.PolicyServiceStub, args: argparse.Nam
         for r in page.recalculations:
             p = r.proposal
             events = str(r.events) if r.finished else "-"
-            print(f"{p.proposal_id}\t{p.subject}\t{both(PROPOSAL_STATES.get(p.state, '?'))}\t{p.proposed_by}\t"
+            print(f"{p.proposal_id}\t{p.subject}\t{both(proposal_state(p.state))}\t{p.proposed_by}\t"
                   f"{p.decided_by or '-'}\t{events}\t{p.reason}")  # fmt: skip
         token = page.next_page_token
         if not token:
@@ -260,20 +264,12 @@ STATEMENT_COLUMNS = (
 )  # fmt: skip
 
 
-def role_name(value: int) -> str:
-    return "" if value == directory_pb2.ROLE_UNSPECIFIED else directory_pb2.Role.Name(value)[len("ROLE_") :].lower()
-
-
-def class_name(value: int) -> str:
-    return "" if value == directory_pb2.OUTLET_CLASS_UNSPECIFIED else directory_pb2.OutletClass.Name(value)[len("OUTLET_CLASS_") :]
-
-
 def statement_rows(statement: balances_pb2.Statement, *, words: Callable[[str], str] = str) -> Iterator[dict[str, str]]:
     """The work rows, then the adjustment rows, then the total row of one statement (`words` labels words people read)."""
     employee = statement.employee
     common = {
         "pay_period": statement.period, "employee_id": statement.employee_id, "employee_name": employee.name,
-        "outlet_id": employee.outlet_id, "outlet_class": class_name(employee.outlet_class), "role": words(role_name(employee.role)),
+        "outlet_id": employee.outlet_id, "outlet_class": outlet_class_name(employee.outlet_class), "role": words(role_name(employee.role)),
     }  # fmt: skip
     for d in statement.work:
         yield {**common, "line": words("work"), "work_period": statement.period, "dimension": words(d.dimension),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import grpc
 
-from points.cli_client import _channel, _print_error, _server_options
+from points.cli_client import open_channel, print_error, server_options
 from points.ranking_report import to_csv, to_html
 from points.v1 import directory_pb2, rankings_pb2, rankings_pb2_grpc
 
@@ -25,7 +25,7 @@ def add_ranking_commands(commands: argparse._SubParsersAction) -> None:  # type:
     export.add_argument("--peer-group", choices=sorted(PEER_GROUPINGS), default="class", help="group by class (default) or class and region")
     export.add_argument("--format", choices=("csv", "html"), default="csv")
     export.add_argument("--output", type=Path, help="file to write (default: standard output)")
-    _server_options(export)
+    server_options(export)
 
 
 def run_ranking(args: argparse.Namespace) -> int | None:
@@ -37,12 +37,12 @@ def run_ranking(args: argparse.Namespace) -> int | None:
         known = ", ".join(n.removeprefix("ROLE_").lower() for n in directory_pb2.Role.keys() if n != "ROLE_UNSPECIFIED")
         print(f"points: unknown role {args.role!r} (known: {known})", file=sys.stderr)
         return 2
-    channel = _channel(args)
+    channel = open_channel(args)
     metadata = (("authorization", f"Bearer {args.token}"),) if args.token else ()
     try:
         pages = fetch_ranking(rankings_pb2_grpc.RankingServiceStub(channel), args.period, role, args.peer_group, metadata)
     except grpc.RpcError as error:
-        _print_error(error)
+        print_error(error)
         return 1
     finally:
         channel.close()

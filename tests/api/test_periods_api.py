@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 import grpc
 import pytest
 
+from points.application.points import WorkFields
 from points.server import PointsService
 from points.v1 import periods_pb2, periods_pb2_grpc
 from tests.api.calls import Staffed, work
@@ -172,12 +173,11 @@ def test_with_authentication_the_callers_token_names_proposer_and_approver(
     sqlite_service: PointsService, keys: SigningKeys, clock: Clock
 ) -> None:
     alice, bob = keys.bearer("alice", ["payroll"]), keys.bearer("bob", ["payroll"])
-    admin = keys.bearer("hr", ["admin", "recorder"], ["north-01"])
+    app = sqlite_service.app  # the directory and October's work, staged in the store (not what is tested here)
+    app.register_outlet(outlet_id="north-01", outlet_class="A", region="north")
+    app.register_employee(employee_id="sm-1", role="service_manager", outlet_id="north-01", effective_from="2026-01-01")
+    app.record_work_event(WorkFields("w-oct", "sm-1", "counter_transaction", "1", "2026-10-05"))
     with plaintext_client(sqlite_service, with_jwt(keys)) as client:
-        from tests.api.calls import staff_outlet
-
-        staffed = staff_outlet(_authorised(client.directory, admin))
-        client.work.RecordWorkEvent(work("w-oct", staffed.manager_id, "counter_transaction", "1", "2026-10-05"), metadata=admin, timeout=10)
         periods = periods_pb2_grpc.PeriodServiceStub(client.channel)
 
         proposal = propose(periods, "2026-10", metadata=alice)
@@ -193,13 +193,3 @@ def test_with_authentication_the_callers_token_names_proposer_and_approver(
 
         assert (closed.state, closed.proposed_by, closed.closed_by) == (CLOSED, "alice", "bob")
 
-
-class _authorised:
-    """A stub whose every call carries `metadata` (the staffing helper knows nothing of tokens)."""
-
-    def __init__(self, stub: object, metadata: tuple[tuple[str, str], ...]) -> None:
-        self.stub, self.metadata = stub, metadata
-
-    def __getattr__(self, name: str) -> object:
-        method = getattr(self.stub, name)
-        return lambda request, **call: method(request, metadata=self.metadata, **call)

@@ -21,6 +21,13 @@ DEFAULT_WAIT = 10.0  # seconds, when the caller sets no deadline
 KNOWN_EMPLOYEES_MAX = 100_000  # ids remembered as registered (a set of short strings: a few MB)
 
 
+def wait_for_position(projector: BalanceProjector, min_position: int, timeout: float | None) -> int:
+    """Waits (up to `timeout`, DEFAULT_WAIT without one) until the view reflects `min_position`; returns its position."""
+    if min_position and not projector.wait_for(min_position, DEFAULT_WAIT if timeout is None else timeout):
+        raise NotYetVisible(f"the balances have reached position {projector.position}, not yet {min_position}; retry")
+    return projector.position
+
+
 def check_min_position(v: Violations, min_position: int) -> None:
     if min_position < 0:
         v.add("min_position", "NEGATIVE_POSITION", "min_position must be 0 or a position returned by a write")
@@ -155,11 +162,7 @@ class BalanceQueries:
         return ExplainedBalance(_balance(employee_id, parsed.text, totals, upto), tuple(rows[:size]), token)
 
     def _wait(self, min_position: int, timeout: float | None) -> int:
-        if min_position and not self.projector.wait_for(min_position, DEFAULT_WAIT if timeout is None else timeout):
-            raise NotYetVisible(
-                f"the balances have reached position {self.projector.position}, not yet {min_position}; retry"
-            )
-        return self.projector.position
+        return wait_for_position(self.projector, min_position, timeout)
 
     def _check_employee(self, employee_id: str) -> None:
         if employee_id in self._known_employees:

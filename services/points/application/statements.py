@@ -19,9 +19,10 @@ from datetime import date
 from decimal import Decimal
 
 from points.application import pages
+from points.application.balances import check_min_position, wait_for_position
 from points.application.points import PointsApplication
 from points.application.results import DimensionBalance, PeriodView
-from points.domain.errors import NotYetVisible, Violations
+from points.domain.errors import Violations
 from points.domain.identity import employee_id_of, outlet_id_of
 from points.domain.pay import MonthPay, PayRules, pay_history
 from points.domain.periods import parse_month
@@ -30,7 +31,6 @@ from points.projections.payroll_reads import StatementRows
 from points.projections.ledger_rows import PayRulesRow
 from points.projections.projector import BalanceProjector
 
-DEFAULT_WAIT = 10.0  # seconds, when the caller sets no deadline
 
 
 @dataclass(frozen=True)
@@ -117,19 +117,22 @@ class Statements:
         """Payroll statements of a pay month, a page at a time, all pages as of one position."""
         v = Violations()
         month = parse_month(v, "period", period)
-        if min_position < 0:
-            v.add("min_position", "NEGATIVE_POSITION", "min_position must be 0 or a position returned by a write")
+        check_min_position(v, min_position)
         size = pages.page_size(v, page_size)
         query = {"statements": period}
         state = pages.resume(v, page_token, query)
         v.raise_if_any()
         assert month is not None
         if state is not None:  # every page as of the first: its position, and the month's close as it was then
-            upto, after, close = int(state.get("upto", 0)), str(state.get("after", "")), int(state.get("close", 0))
+            try:
+                upto, after, close = int(state.get("upto", 0)), str(state.get("after", "")), int(state.get("close", 0))
+            except (TypeError, ValueError):
+                v.add("page_token", "INVALID_PAGE_TOKEN", "page_token is damaged; start again without it")
+                v.raise_if_any()
         else:
             state_of = self.period_of(month)
             close = state_of.position if state_of.closed else 0
-            upto, after = self._wait(max(min_position, close), timeout), ""
+            upto, after = wait_for_position(self.projector, max(min_position, close), timeout), ""
         rows = self.store.statements(month, upto=upto, after_employee=after, limit=size + 1)
         token = pages.issue(query, {"upto": upto, "after": rows[size - 1].employee_id, "close": close}) if len(rows) > size else ""
         return self.statements(month, rows[:size], upto=upto, close=close), token, upto
@@ -182,10 +185,6 @@ class Statements:
             found[employee_id] = StatementEmployee(name, assignment.outlet_id, outlet.outlet_class if outlet else "", assignment.role)
         return found
 
-    def _wait(self, min_position: int, timeout: float | None) -> int:
-        if min_position and not self.projector.wait_for(min_position, DEFAULT_WAIT if timeout is None else timeout):
-            raise NotYetVisible(f"the balances have reached position {self.projector.position}, not yet {min_position}; retry")
-        return self.projector.position
 
 
 def _with_digest(statement: StatementView) -> StatementView:

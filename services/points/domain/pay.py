@@ -185,8 +185,7 @@ def month_pay(month: str, booked: ValuedPoints, rules: PayRules, carried_in: Dec
         amount, carried = max(net, Decimal(0)), min(net, Decimal(0))
     else:
         amount, carried = net, Decimal(0)
-    zero = rules.round(Decimal(0))
-    return MonthPay(month, rules, exact, gross, rules.round(carried_in), amount + zero, carried + zero, unvalued)
+    return MonthPay(month, rules, exact, gross, rules.round(carried_in), rules.round(amount), rules.round(carried), unvalued)
 
 
 def pay_history(months: Sequence[tuple[str, ValuedPoints, PayRules | None]]) -> dict[str, MonthPay]:

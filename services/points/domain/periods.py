@@ -155,8 +155,8 @@ class PayCalendar(Aggregate):
 
     def skipped(self, first_booked: str) -> list[str]:
         """Open months before the latest closed one: left open by a calendar that let a month be skipped."""
-        month, closed, skipped = self.start(first_booked), self.closed_months, []
-        while month and month < self.closed_through:
+        month, closed, through, skipped = self.start(first_booked), self.closed_months, self.closed_through, []
+        while month and month < through:
             if month not in closed:
                 skipped.append(month)
             month = next_month(month)
