@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from eventsourcing.persistence import IntegrityError
 
@@ -149,28 +149,21 @@ class DirectoryUseCases:
         if outlet_id:
             self._check_outlet_exists(outlet_id)
         fingerprint = transfer_fingerprint(role, outlet_id, start)
-        for _ in range(5):  # a concurrent change of the same employee: reload and decide again
-            employee = self._get(employee_id_of(employee_id))
-            if employee is None:
-                raise NotFound(f"no employee {employee_id!r}", reason="EMPLOYEE_NOT_FOUND")
+
+        def transfer(employee: Employee) -> int | None:
             version = employee.replayed_transfer(request_id, fingerprint)
-            if version is not None:
-                position = self.index.positions([(employee.id, version)])[(employee.id, version)]
-                return EmployeeWritten(position=position, replayed=True, employee=_employee_view(employee))
-            employee.transfer(
-                request_id=request_id,
-                fingerprint=fingerprint,
-                role=role or employee.current.role,
-                outlet_id=outlet_id or employee.current.outlet_id,
-                effective_from=start,
-                timestamp=self.now(),
-            )
-            try:
-                position = self._save(employee)
-            except IntegrityError:
-                continue
-            return EmployeeWritten(position=position, replayed=False, employee=_employee_view(employee))
-        raise FailedPrecondition("the employee is being changed concurrently; retry", reason="CONCURRENT_CHANGE")
+            if version is None:
+                employee.transfer(
+                    request_id=request_id,
+                    fingerprint=fingerprint,
+                    role=role or employee.current.role,
+                    outlet_id=outlet_id or employee.current.outlet_id,
+                    effective_from=start,
+                    timestamp=self.now(),
+                )
+            return version
+
+        return self._change_employee(employee_id, transfer)
 
     def rename_employee(self, *, employee_id: str, name: str) -> EmployeeWritten:
         """Gives an employee the name people read (a correction, or a first name); the same name again is a replay."""
@@ -178,13 +171,20 @@ class DirectoryUseCases:
         check_identifier(v, "employee_id", employee_id, "employee")
         _check_name(v, name, required=True)
         v.raise_if_any()
-        for _ in range(5):  # a concurrent change of the same employee: reload and decide again
+        return self._change_employee(
+            employee_id, lambda employee: None if employee.rename(name, timestamp=self.now()) else employee.name_version
+        )
+
+    def _change_employee(self, employee_id: str, decide: Callable[[Employee], int | None]) -> EmployeeWritten:
+        """Loads the employee, decides (the version of an identical earlier change, or None after recording
+        a new one), saves; decides again when another writer changed the employee first."""
+        for _ in range(5):
             employee = self._get(employee_id_of(employee_id))
             if employee is None:
                 raise NotFound(f"no employee {employee_id!r}", reason="EMPLOYEE_NOT_FOUND")
-            if not employee.rename(name, timestamp=self.now()):
-                position = self.position_of(employee.id, employee.name_version)
-                return EmployeeWritten(position=position, replayed=True, employee=_employee_view(employee))
+            version = decide(employee)
+            if version is not None:
+                return EmployeeWritten(position=self.position_of(employee.id, version), replayed=True, employee=_employee_view(employee))
             try:
                 position = self._save(employee)
             except IntegrityError:
