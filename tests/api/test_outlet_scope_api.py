@@ -15,7 +15,7 @@ import pytest
 
 from points.server import PointsService
 from points.v1 import balances_pb2, directory_pb2, work_events_pb2
-from tests.api.calls import work
+from tests.api.calls import WORK_DAY, work
 from tests.api.rich_status import assert_rejected, rich_error
 from tests.api.secured import Metadata, SigningKeys, plaintext_client, with_jwt
 from tests.conftest import Client
@@ -96,7 +96,7 @@ def test_an_unknown_employee_looks_exactly_like_one_out_of_scope(outlets: Outlet
         refused = rich_error(caught.value)
         answers.append((refused.code, refused.reason, refused.message.replace(repr(employee_id), "<id>")))
 
-    assert answers[0] == answers[1] == (DENIED, "OUTLET_NOT_IN_SCOPE", "employee <id> is not at an outlet you act for")
+    assert answers[0] == answers[1] == (DENIED, "OUTLET_NOT_IN_SCOPE", f"employee <id> was not at an outlet you act for on {WORK_DAY}")
 
 
 @pytest.mark.parametrize("read", ["GetEmployee", "GetBalance"])

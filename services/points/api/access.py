@@ -9,8 +9,10 @@ does not exist get the same answer, so existence is not revealed.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from typing import Any
 
 import grpc
@@ -24,14 +26,18 @@ from points.api.limits import WriteRateLimiter
 log = logging.getLogger(__name__)
 
 EVERYONE = frozenset(ROLES)
+ISO_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 
 
 @dataclass(frozen=True)
 class Targets:
-    """What a request touches: employees (their outlets are looked up) and outlets named directly."""
+    """What a request touches: employees (their outlets today are looked up), outlets named directly,
+    and work: (employee, business date as sent), whose outlet on that date is looked up: where the
+    work is booked, which a backdated event must not move out of the caller's outlets."""
 
     employees: tuple[str, ...] = ()
     outlets: tuple[str, ...] = ()
+    work: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -62,13 +68,14 @@ def _outlet(request: Any) -> Targets:
 
 
 def _work(request: Any) -> Targets:
-    """The employee's outlet, and the outlet the work names (it can change points by outlet class)."""
-    return Targets(employees=(request.employee_id,), outlets=(request.outlet_id,) if request.outlet_id else ())
+    """The employee's outlet on the work's business date, and the outlet the work names (it can change
+    points by outlet class)."""
+    return Targets(work=((request.employee_id, request.occurred_on),), outlets=(request.outlet_id,) if request.outlet_id else ())
 
 
 def _batch(request: Any) -> Targets:
     items = [_work(r) for r in request.requests]
-    return Targets(employees=tuple(e for t in items for e in t.employees), outlets=tuple(o for t in items for o in t.outlets))
+    return Targets(work=tuple(w for t in items for w in t.work), outlets=tuple(o for t in items for o in t.outlets))
 
 
 def _batch_size(request: Any) -> int:
@@ -136,7 +143,8 @@ RPC_TABLE: Mapping[str, Rule] = {
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": Rule(roles=EVERYONE),
 }
 
-EmployeeOutlets = Callable[[Iterable[str]], Mapping[str, str]]
+# The employees' outlets on a business date (None: today); unknown employees are left out.
+EmployeeOutlets = Callable[[Iterable[str], date | None], Mapping[str, str]]
 
 
 def check_role(method: str, rule: Rule | None, caller: Caller) -> frozenset[str]:
@@ -153,18 +161,33 @@ def check_role(method: str, rule: Rule | None, caller: Caller) -> frozenset[str]
 
 
 def check_scope(caller: Caller, targets: Targets, employee_outlets: EmployeeOutlets) -> None:
-    """Every named outlet, and every employee's outlet (looked up), must be one the caller acts for."""
+    """Every named outlet, and every employee's outlet (looked up: today's, or on the work's business
+    date), must be one the caller acts for."""
     for outlet_id in targets.outlets:
         if outlet_id not in caller.outlets:
             raise PermissionDenied(f"outlet {outlet_id!r} is not one you act for", reason="OUTLET_NOT_IN_SCOPE")
-    if not targets.employees:
-        return
-    found = employee_outlets(targets.employees)
+    by_date: dict[date | None, list[str]] = {}
     for employee_id in targets.employees:
-        if found.get(employee_id) not in caller.outlets:  # unknown and out of scope look the same
-            raise PermissionDenied(
-                f"employee {employee_id!r} is not at an outlet you act for", reason="OUTLET_NOT_IN_SCOPE"
-            )
+        by_date.setdefault(None, []).append(employee_id)
+    for employee_id, occurred_on in targets.work:
+        # A malformed date is refused by validation later; scope is then checked on today's outlet.
+        by_date.setdefault(_business_date(occurred_on), []).append(employee_id)
+    for day, employee_ids in by_date.items():
+        found = employee_outlets(employee_ids, day)
+        for employee_id in employee_ids:
+            if found.get(employee_id) not in caller.outlets:  # unknown and out of scope look the same
+                where = "is not at an outlet you act for" if day is None else f"was not at an outlet you act for on {day.isoformat()}"
+                raise PermissionDenied(f"employee {employee_id!r} {where}", reason="OUTLET_NOT_IN_SCOPE")
+
+
+def _business_date(value: str) -> date | None:
+    """The date an ISO YYYY-MM-DD string names (ASCII digits only), or None."""
+    if not ISO_DAY.fullmatch(value):
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        return None
 
 
 @dataclass

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import date
 
 from eventsourcing.persistence import IntegrityError
 
@@ -204,14 +205,15 @@ class DirectoryUseCases:
     def employee_exists(self, employee_id: str) -> bool:
         return bool(self.index.positions([(employee_id_of(employee_id), 1)]))
 
-    def employee_outlets(self, employee_ids: Iterable[str]) -> dict[str, str]:
-        """Each known employee's outlet today (their first one if they start later); unknown ids are left out."""
-        today = self.today()
+    def employee_outlets(self, employee_ids: Iterable[str], on: date | None = None) -> dict[str, str]:
+        """Each known employee's outlet on the business date `on` (default today; their first outlet
+        if they start later); unknown ids are left out."""
+        day = on or self.today()
         outlets: dict[str, str] = {}
         for employee_id in set(employee_ids):
             employee = self._get(employee_id_of(employee_id))
             if employee is not None:
-                outlets[employee_id] = (employee.assignment_on(today) or employee.assignments[0]).outlet_id
+                outlets[employee_id] = (employee.assignment_on(day) or employee.assignments[0]).outlet_id
         return outlets
 
     def _check_outlet_exists(self, outlet_id: str) -> None:
