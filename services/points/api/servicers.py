@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import grpc
 
 from points.api import convert
-from points.api.auth import acting_caller, recorded_by
+from points.api.auth import acting_caller, current_caller, recorded_by
 from points.application.balances import BalanceQueries
 from points.application.group_commit import GroupCommitter
 from points.application.points import PointsApplication, WorkFields
@@ -99,6 +99,7 @@ def work_fields(request: work_events_pb2.RecordWorkEventRequest) -> WorkFields:
         recorded_by(request.recorded_by),  # the authenticated caller, when there is one
         request.source,
         dict(attributes) if attributes else {},  # copying an empty map costs more than testing it
+        caller.subject if (caller := current_caller()) is not None else "",  # request_ids are the caller's own
     )
 
 

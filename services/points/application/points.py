@@ -70,6 +70,7 @@ class WorkFields:
     recorded_by: str = ""
     source: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
+    scope: str = ""  # the authenticated caller, whose request_ids these are; "" without authentication
 
 
 class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, Application[UUID]):
@@ -148,6 +149,9 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
     def record_work_event(self, fields: WorkFields) -> WorkRecorded:
         """Records and scores one work event; a retry with the same request_id is a replay."""
         request = self._parse(fields)
+        earlier = self._unscoped_replay(request)
+        if earlier is not None:
+            return earlier
         event, position, replayed = self._create_once(
             request.event_id,
             lambda: WorkEvent.record(self._score(request, {}, {}), timestamp=self.now()),
@@ -168,7 +172,7 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
 
         results: list[WorkRecorded | PointsError | None] = [None] * len(batch)
         requests: dict[int, WorkRequest] = {}
-        first_of: dict[str, int] = {}
+        first_of: dict[UUID, int] = {}
         repeats: dict[int, int] = {}
         now = self.now()
         today = now.astimezone(self.business_timezone).date()
@@ -178,7 +182,7 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
             except PointsError as e:
                 results[i] = e
                 continue
-            first = first_of.setdefault(request.request_id, i)
+            first = first_of.setdefault(request.event_id, i)
             if first == i:
                 requests[i] = request
             elif requests[first].fingerprint == request.fingerprint:
@@ -195,11 +199,14 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
         for i, request in requests.items():
             try:
                 position = stored.get((request.event_id, 1))
+                earlier = self._unscoped_replay(request, stored) if position is None and request.scope else None
                 if position is not None:
                     existing = self._work_event(request.event_id)
                     assert existing is not None
                     existing.check_replay_of(request)
                     results[i] = _recorded(self._as_recorded(existing), position, replayed=True)
+                elif earlier is not None:
+                    results[i] = earlier
                 else:
                     new[i] = self._score(request, employees, outlets, catalog, memo)
             except PointsError as e:
@@ -306,6 +313,7 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
             attributes=f.attributes,
             today=today or now.astimezone(self.business_timezone).date(),
             now=now,
+            scope=f.scope,
         )
 
     def _score(
@@ -346,7 +354,8 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
         for employee in self.latest.cached(list(employee_uuids.values())):
             outlet_ids |= {a.outlet_id for a in employee.assignments}
         wanted = [*employee_uuids.values(), *(outlet_id_of(o) for o in outlet_ids), policy_book_id()]
-        stored, found = self.latest.get_many(wanted, positions_of=[(r.event_id, 1) for r in requests])
+        unscoped = [(r.unscoped_event_id, 1) for r in requests if r.scope]  # see _unscoped_replay
+        stored, found = self.latest.get_many(wanted, positions_of=[(r.event_id, 1) for r in requests] + unscoped)
         employees: dict[str, Employee | None] = {e: found.get(u) for e, u in employee_uuids.items()}
         assigned = {a.outlet_id for employee in employees.values() if employee is not None for a in employee.assignments}
         missing = assigned - outlet_ids
@@ -355,6 +364,28 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
             outlet_ids |= missing
         outlets: dict[str, Outlet | None] = {o: found.get(outlet_id_of(o)) for o in outlet_ids}
         return stored, employees, outlets, self._catalog_of(found.get(policy_book_id()))
+
+    def _unscoped_replay(self, request: WorkRequest, stored: Mapping[tuple[UUID, int], int] | None = None) -> WorkRecorded | None:
+        """A retry of a write this caller made before request_ids were scoped by caller: the event
+        stored under the request_id alone, if this caller recorded it (else it is another's key, and
+        this request gets its own event). `stored`: the batch's positions, read with its others."""
+        if not request.scope:
+            return None
+        key = (request.unscoped_event_id, 1)
+        if stored is not None:
+            if key not in stored:
+                return None
+            position = stored[key]
+        else:
+            position = self.index.positions([key]).get(key)  # type: ignore[assignment]
+            if position is None:
+                return None
+        existing = self._work_event(request.unscoped_event_id)
+        if existing is None or existing.recorded_by != request.scope:
+            return None
+        existing.check_replay_of(request)
+        recorded = _recorded(self._as_recorded(existing), position, replayed=True)
+        return replace(recorded, booked_period=self.booked_periods([(recorded.period, position)])[0])
 
     def _get(self, aggregate_id: UUID) -> Any:
         """The aggregate as stored now, through the library's aggregate cache: for the directory, the

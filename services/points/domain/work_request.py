@@ -65,9 +65,19 @@ class WorkRequest:
     recorded_by: str = ""
     source: str = ""
     attributes: Mapping[str, str] = field(default_factory=dict)
+    scope: str = ""  # whose request_ids these are: the authenticated caller; "" without authentication
 
     @_computed_once
     def event_id(self) -> UUID:
+        """The work event's id: named by the request_id within its scope, so one caller's keys can
+        neither block nor reveal another's. A request_id has no spaces, so "<scope> <request_id>"
+        names one (scope, request_id) pair; the empty scope keeps the name used before scopes."""
+        return work_event_id_of(f"{self.scope} {self.request_id}" if self.scope else self.request_id)
+
+    @_computed_once
+    def unscoped_event_id(self) -> UUID:
+        """The id this request_id named before idempotency keys were scoped by caller: a retry of a
+        write made then is found there (if it was this caller's: the event's recorded_by)."""
         return work_event_id_of(self.request_id)
 
     @_computed_once
@@ -106,6 +116,7 @@ class WorkRequest:
         attributes: Mapping[str, str],
         today: date,
         now: datetime,
+        scope: str = "",
     ) -> WorkRequest:
         """Checks every field on its own; raises InvalidRequest listing all mistakes.
 
@@ -153,4 +164,5 @@ class WorkRequest:
             recorded_by=recorded_by,
             source=source,
             attributes=dict(attributes),
+            scope=scope,
         )
