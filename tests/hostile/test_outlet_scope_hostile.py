@@ -31,6 +31,8 @@ class Moved:
     north_recorder: Metadata
     south_recorder: Metadata
     payroll: Metadata
+    north_supervisor: Metadata
+    south_supervisor: Metadata
 
 
 @pytest.fixture
@@ -55,6 +57,8 @@ def moved(service: PointsService, keys: SigningKeys) -> Iterator[Moved]:
             north_recorder=keys.bearer("counter-north", ["recorder"], ["north-01"]),
             south_recorder=keys.bearer("counter-south", ["recorder"], ["south-01"]),
             payroll=keys.bearer("payroll-system", ["payroll"]),
+            north_supervisor=keys.bearer("os-north", ["supervisor"], ["north-01"]),
+            south_supervisor=keys.bearer("os-south", ["supervisor"], ["south-01"]),
         )
 
 
@@ -93,3 +97,33 @@ def test_each_outlet_records_the_work_done_while_the_employee_was_there(moved: M
     assert_rejected(caught.value, DENIED, "OUTLET_NOT_IN_SCOPE")
     assert before.replayed is False and after.replayed is False
     assert events_in(moved, "2026-11", max(before.position, after.position)) == 2
+
+
+def correction(request_id: str, event_id: str, *, reverse: bool = False, occurred_on: str = "") -> work_events_pb2.CorrectWorkEventRequest:
+    request = work_events_pb2.CorrectWorkEventRequest(request_id=request_id, event_id=event_id, employee_id="sm-m", reason="attack")
+    if reverse:
+        request.reverse = True
+    else:
+        request.amend.CopyFrom(work_events_pb2.Amendment(occurred_on=occurred_on))
+    return request
+
+
+def test_a_supervisor_cannot_correct_work_booked_at_the_outlet_the_employee_left(moved: Moved) -> None:
+    """The employee is north's now, so north's supervisor passes the employee check; the event is south's."""
+    at_south = moved.client.work.RecordWorkEvent(work("s-1", "sm-m", "counter_transaction", "4", "2026-11-10"), metadata=moved.south_recorder)
+
+    with pytest.raises(grpc.RpcError) as caught:
+        moved.client.work.CorrectWorkEvent(correction("c-1", at_south.event_id, reverse=True), metadata=moved.north_supervisor)
+    assert_rejected(caught.value, DENIED, "OUTLET_NOT_IN_SCOPE")
+    assert "south-01" in rich_error(caught.value).message
+    assert events_in(moved, "2026-11", at_south.position) == 1  # still counted: nothing was reversed
+
+
+def test_a_supervisor_cannot_move_work_into_another_outlets_days_by_amending_its_date(moved: Moved) -> None:
+    at_north = moved.client.work.RecordWorkEvent(work("n-1", "sm-m", "counter_transaction", "4", "2026-11-20"), metadata=moved.north_recorder)
+
+    with pytest.raises(grpc.RpcError) as caught:
+        moved.client.work.CorrectWorkEvent(correction("c-2", at_north.event_id, occurred_on="2026-11-10"), metadata=moved.north_supervisor)
+    assert_rejected(caught.value, DENIED, "OUTLET_NOT_IN_SCOPE")
+    fixed = moved.client.work.CorrectWorkEvent(correction("c-3", at_north.event_id, occurred_on="2026-11-18"), metadata=moved.north_supervisor)
+    assert fixed.replayed is False  # within north's days it is north's supervisor's to amend

@@ -17,7 +17,7 @@ from typing import Any
 
 import grpc
 
-from points.api.auth import ADMIN, AUDITOR, CALLER, COMMITTEE, PAYROLL, RECORDER, ROLES, SCOPED_ROLES, SUPERVISOR, Authenticator, Caller
+from points.api.auth import ADMIN, AUDITOR, CALLER, COMMITTEE, OUTLET_SCOPE, PAYROLL, RECORDER, ROLES, SCOPED_ROLES, SUPERVISOR, Authenticator, Caller
 from points.api.access_log import note_caller
 from points.api.errors import PermissionDenied, Unauthenticated
 from points.api.handlers import Behaviour, wrapped
@@ -219,16 +219,21 @@ class AccessInterceptor(grpc.ServerInterceptor):
 
     def _guarded(self, method: str, rule: Rule | None, behaviour: Behaviour) -> Behaviour:
         def handler(request: Any, context: grpc.ServicerContext) -> Any:
-            token = CALLER.set(self._admit(method, rule, request, context))
+            caller, scoped = self._admit(method, rule, request, context)
+            token = CALLER.set(caller)
+            scope_token = OUTLET_SCOPE.set(caller.outlets if scoped else None)
             try:
                 return behaviour(request, context)
             finally:
+                OUTLET_SCOPE.reset(scope_token)
                 CALLER.reset(token)
 
         return handler
 
-    def _admit(self, method: str, rule: Rule | None, request: Any, context: grpc.ServicerContext) -> Caller:
-        """The caller, once authenticated, allowed by role, within the write rate and within scope."""
+    def _admit(self, method: str, rule: Rule | None, request: Any, context: grpc.ServicerContext) -> tuple[Caller, bool]:
+        """The caller, once authenticated, allowed by role, within the write rate and within scope;
+        and whether the call is scoped (only a scoped role allows it: the servicer then limits
+        what the request reaches beyond its named targets, such as a corrected event's outlet)."""
         try:
             caller = self.authenticator.authenticate(context)
             note_caller(caller.subject)
@@ -240,9 +245,11 @@ class AccessInterceptor(grpc.ServerInterceptor):
             assert rule is not None
             if rule.writes is not None:
                 self.limiter.take(caller.subject, rule.writes(request))
-            if rule.targets is not None and allowing <= rule.scoped:
+            scoped = rule.targets is not None and allowing <= rule.scoped
+            if scoped:
+                assert rule.targets is not None
                 check_scope(caller, rule.targets(request), self.employee_outlets)
         except PermissionDenied as refused:
             log.info("refused %s to %s: %s", method, caller.subject, refused.reason)
             raise
-        return caller
+        return caller, scoped

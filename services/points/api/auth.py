@@ -56,11 +56,19 @@ class Caller:
 
 
 CALLER: ContextVar[Caller | None] = ContextVar("points_caller", default=None)
+# The outlets the call being served is limited to: set by the access check when only a scoped
+# role allows the call (see api/access.py); None when it is not scoped.
+OUTLET_SCOPE: ContextVar[frozenset[str] | None] = ContextVar("points_outlet_scope", default=None)
 
 
 def current_caller() -> Caller | None:
     """The caller of the RPC being served; None when the server runs without authentication."""
     return CALLER.get()
+
+
+def outlet_scope() -> frozenset[str] | None:
+    """The outlets the call being served may touch, or None when it is not limited to outlets."""
+    return OUTLET_SCOPE.get()
 
 
 def acting_caller(requested: str, field: str) -> str:

@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import grpc
 
 from points.api import convert
-from points.api.auth import acting_caller, current_caller, recorded_by
+from points.api.auth import acting_caller, current_caller, outlet_scope, recorded_by
 from points.application.balances import BalanceQueries
 from points.application.group_commit import GroupCommitter
 from points.application.points import PointsApplication, WorkFields
@@ -144,6 +144,7 @@ class WorkEventServicer(work_events_pb2_grpc.WorkEventServiceServicer):
             kind=request.amend.kind,
             quantity=request.amend.quantity,
             occurred_on=request.amend.occurred_on,
+            outlets=outlet_scope(),
         )
         return work_events_pb2.CorrectWorkEventResponse(
             event_id=corrected.event_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from uuid import UUID
 
 from eventsourcing.persistence import IntegrityError
@@ -11,6 +12,7 @@ from points.application.results import (
 )
 from points.domain.errors import (
     FailedPrecondition,
+    Forbidden,
     FieldViolation,
     InvalidRequest,
     NotFound,
@@ -50,8 +52,12 @@ class CorrectionUseCases:
         kind: str = "",
         quantity: str = "",
         occurred_on: str = "",
+        outlets: frozenset[str] | None = None,
     ) -> Corrected:
-        """Reverses a work event, or amends its kind, quantity and/or date; the original stays."""
+        """Reverses a work event, or amends its kind, quantity and/or date; the original stays.
+
+        `outlets`: the only outlets a scoped caller may correct at (None: any). The event's outlet
+        and, for an amendment, the outlet it is booked at after it must both be among them."""
         v = Violations()
         check_request_id(v, "request_id", request_id)
         target = _parse_uuid(v, "event_id", event_id)
@@ -81,6 +87,8 @@ class CorrectionUseCases:
             event = self._work_event(target)
             if not isinstance(event, WorkEvent) or event.employee_id != employee_id:
                 raise NotFound(f"no work event {event_id} of employee {employee_id!r}", reason="WORK_EVENT_NOT_FOUND")
+            if outlets is not None:
+                _check_outlet_in(outlets, event.outlet_id or self._outlet_on(employee_id, event.occurred_on), "was booked at")
             version = event.replayed_correction(request_id, fingerprint)
             if version is not None:
                 then = self.repository.get(event.id, version=version)
@@ -98,6 +106,8 @@ class CorrectionUseCases:
                     raise InvalidRequest(
                         [FieldViolation(f"amend.{v.field}", v.reason, v.description) for v in refused.violations]
                     ) from None
+                if outlets is not None:
+                    _check_outlet_in(outlets, scored.outlet_id, "would be booked at")
                 event.amend(scored, correction_id=request_id, fingerprint=fingerprint, reason=reason, corrected_by=corrected_by, timestamp=now)
             try:
                 position = self._save(event)
@@ -106,6 +116,9 @@ class CorrectionUseCases:
             return self._corrected(event, before_month, position, replayed=False)
         raise FailedPrecondition("the work event is being corrected concurrently; retry", reason="CONCURRENT_CHANGE")
 
+    def _outlet_on(self, employee_id: str, day: date) -> str:
+        return self.employee_outlets([employee_id], day).get(employee_id, "")  # type: ignore[attr-defined,no-any-return]
+
     def _corrected(self, event: WorkEvent, before_month: str, position: int, *, replayed: bool) -> Corrected:
         """The outcome of a correction saved at `position`: the event as corrected, and where its lines land."""
         new_lines, reversal = self.booked_periods([(event.period, position), (before_month, position)])
@@ -113,3 +126,8 @@ class CorrectionUseCases:
             position=position, replayed=replayed, event_id=str(event.id), lines=tuple(event.lines), reversed=event.reversed,
             period=event.period, booked_period=reversal if event.reversed else new_lines, reversal_booked_period=reversal,
         )  # fmt: skip
+
+
+def _check_outlet_in(outlets: frozenset[str], outlet_id: str, booked: str) -> None:
+    if outlet_id not in outlets:
+        raise Forbidden(f"the work event {booked} outlet {outlet_id!r}, which you do not act for", reason="OUTLET_NOT_IN_SCOPE")
