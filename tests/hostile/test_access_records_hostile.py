@@ -22,16 +22,22 @@ from dataclasses import replace
 import grpc
 import psycopg
 import pytest
-
 from points.api.limits import LimitSettings
 from points.server import PointsService, Settings, build_service
 from points.storage.access_records import AccessRecord
 from points.storage.migrate import migrate, postgres_conninfo
 from points.storage.settings import parse_database_url
-from points.v1 import audit_pb2, balances_pb2, balances_pb2_grpc, directory_pb2, work_events_pb2
+from points.v1 import (
+    audit_pb2,
+    balances_pb2,
+    balances_pb2_grpc,
+    directory_pb2,
+    work_events_pb2,
+)
+
 from tests.api.calls import Staffed, work
 from tests.api.secured import SigningKeys, plaintext_client, with_jwt
-from tests.api.test_access_records_api import AUDITOR, PAYROLL, Session, session  # noqa: F401  (fixture)
+from tests.api.test_access_records_api import AUDITOR, PAYROLL, Session
 from tests.app.test_append_only_app import AppRole, app_role, as_app_role  # noqa: F401  (fixture)
 from tests.conftest import Client, Clock
 
@@ -41,6 +47,14 @@ GET_EMPLOYEE = "/points.v1.DirectoryService/GetEmployee"
 GET_BALANCE = "/points.v1.BalanceService/GetBalance"
 WATCH = "/points.v1.BalanceService/WatchLedger"
 DEFAULT_CLIENT_LIMIT = 4 * MEGABYTE
+
+
+@pytest.fixture
+def session(service: PointsService, keys: SigningKeys) -> Iterator[Session]:
+    """A server checking tokens signed by `keys`, on the test's store; payroll, an auditor, and nobody (no token)."""
+    callers = {PAYROLL: keys.bearer(PAYROLL, ["payroll"]), AUDITOR: keys.bearer(AUDITOR, ["auditor"])}
+    with plaintext_client(service, with_jwt(keys)) as client:
+        yield Session(client, service, callers)
 
 
 def incompressible(size: int) -> str:
@@ -76,6 +90,17 @@ def access_table_bytes(service: PointsService) -> int:
         pages = conn.execute("PRAGMA page_count").fetchone()[0]
         size = conn.execute("PRAGMA page_size").fetchone()[0]
     return int(pages * size)
+
+
+def as_store_owner(service: PointsService, statement: str, params: tuple[object, ...] = ()) -> None:
+    """One statement on the access records as the store's owner (PostgreSQL) or process (SQLite); `{}` is the table, `?` a parameter."""
+    store = service.store
+    if store.backend == "postgresql":
+        with psycopg.connect(**postgres_conninfo(store), autocommit=True) as conn:
+            conn.execute(statement.format(f'"{store.schema}".access_records').replace("?", "%s"), params)  # type: ignore[arg-type]
+        return
+    with closing(sqlite3.connect(store.sqlite_path)) as conn, conn:
+        conn.execute(statement.format("access_records"), params)
 
 
 # -- the disk and the pages ---------------------------------------------------------------
@@ -124,16 +149,21 @@ def test_the_default_page_fits_a_default_client_after_twenty_megabyte_attempts(s
     assert largest.ByteSize() < DEFAULT_CLIENT_LIMIT // 100
 
 
-def test_a_record_stored_whole_by_an_older_release_is_read_bounded(service: PointsService) -> None:
-    assert service.access_log is not None
-    service.access_log.store.append(
-        [AccessRecord(at="2026-11-28T09:30:00Z", caller="old", method=GET_EMPLOYEE, employee_id="x" * MEGABYTE, outlet_id="",
-                      period="", decision="allowed", code="OK")]  # fmt: skip
-    )
+def test_records_stored_whole_by_an_older_release_are_read_bounded(service: PointsService) -> None:
+    huge = "x" * MEGABYTE
+    as_store_owner(  # as an older release stored them, whole
+        service, "INSERT INTO {} (at, caller, method, employee_id, outlet_id, period, decision, code) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (huge, huge, GET_EMPLOYEE, huge, huge, huge, huge, huge),
+    )  # fmt: skip
 
     (record,) = records(service, GET_EMPLOYEE)
+    message = audit_pb2.AccessRecord(
+        id=record.id, time=record.at, caller=record.caller, method=record.method, employee_id=record.employee_id,
+        outlet_id=record.outlet_id, period=record.period, decision=record.decision, code=record.code,
+    )  # fmt: skip
 
-    assert len(record.employee_id) <= 1024 and "…sha256:" in record.employee_id
+    assert message.ByteSize() < 2048  # a page of 1,000 such records is under 2 MB
+    assert "…sha256:" in record.employee_id
 
 
 # -- append-only ----------------------------------------------------------------------------
@@ -143,16 +173,10 @@ def test_the_records_cannot_be_rewritten_or_deleted_in_the_store(session: Sessio
     with pytest.raises(grpc.RpcError):
         session.client.directory.GetEmployee(directory_pb2.GetEmployeeRequest(employee_id="e-1"), timeout=10)
     (record,) = records(session.service, GET_EMPLOYEE)
-    store = session.service.store
     refused: list[BaseException] = []
     for statement in ("UPDATE {} SET decision = 'allowed' WHERE id = ?", "DELETE FROM {} WHERE id = ?"):
         try:
-            if store.backend == "postgresql":
-                with psycopg.connect(**postgres_conninfo(store), autocommit=True) as conn:
-                    conn.execute(statement.format(f'"{store.schema}".access_records').replace("?", "%s"), (record.id,))
-            else:
-                with closing(sqlite3.connect(store.sqlite_path)) as conn, conn:
-                    conn.execute(statement.format("access_records"), (record.id,))
+            as_store_owner(session.service, statement, (record.id,))
         except (psycopg.errors.InsufficientPrivilege, sqlite3.IntegrityError) as error:
             refused.append(error)
 

@@ -24,8 +24,11 @@ log = logging.getLogger(__name__)
 
 FIELD_KEEP = 64  # characters of a request's field that a record keeps (an id, a period); longer ones are cut and hashed
 CALLER_KEEP = 256  # characters of a caller's name (an authenticated subject) that a record keeps
-COLUMN_MAX = 1024  # characters of any column as stored and as read (a batch's list of employees is the longest)
+EMPLOYEES_KEEP = 1024  # characters of a batch's list of employees (employee_id): 10 ids of at most 64, then "+N more"
 COLUMNS = ("at", "caller", "method", "employee_id", "outlet_id", "period", "decision", "code")
+# Characters of each column as stored and as read; FIELD_KEEP for the others. A record is under 2 KB whatever was
+# sent, so a page of 1,000 (the most) is under 2 MB: it fits a default client's 4 MiB.
+COLUMN_KEEP = {"caller": CALLER_KEEP, "method": CALLER_KEEP, "employee_id": EMPLOYEES_KEEP}
 
 
 @dataclass(frozen=True)
@@ -58,6 +61,11 @@ def bounded(text: str, limit: int = FIELD_KEEP) -> str:
     return text[: max(0, limit - len(mark))] + mark
 
 
+def kept(column: str, value: str) -> str:
+    """A column's value as a record keeps it: bounded, and NUL-free."""
+    return storable(bounded(value, COLUMN_KEEP.get(column, FIELD_KEEP)))
+
+
 class AccessRecordStore:
     """The access_records table, on the ledger view's database and connections."""
 
@@ -77,7 +85,7 @@ class AccessRecordStore:
 
     def append(self, records: Sequence[AccessRecord]) -> None:
         """One transaction; on PostgreSQL by COPY (executemany cost ~250 us of the server's CPU per record)."""
-        rows = [tuple(storable(bounded(getattr(r, c), COLUMN_MAX)) for c in COLUMNS) for r in records]
+        rows = [tuple(kept(c, getattr(r, c)) for c in COLUMNS) for r in records]
         with self.view._cursor(commit=True) as curs:  # noqa: SLF001
             if self.postgres:
                 with curs.copy(f"COPY {self.table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
@@ -89,7 +97,7 @@ class AccessRecordStore:
 
     def list(self, where: Sequence[tuple[str, Any]], *, newest_first: bool, after: int, limit: int) -> list[AccessRecord]:
         clauses = [f"{column} = {self.p}" for column, _ in where]
-        params: list[Any] = [storable(bounded(value, CALLER_KEEP if column == "caller" else FIELD_KEEP)) for column, value in where]  # as kept
+        params: list[Any] = [kept(column, value) for column, value in where]  # as the records keep it
         if after:
             clauses.append(f"id {'<' if newest_first else '>'} {self.p}")
             params.append(after)
@@ -102,7 +110,7 @@ class AccessRecordStore:
                 [*params, limit],
             )
         # bounded again: a record stored by an older release may hold a request's field whole (megabytes)
-        return [AccessRecord(*(bounded(value, COLUMN_MAX) for value in row[:-1]), id=row[-1]) for row in rows]
+        return [AccessRecord(*(bounded(value, COLUMN_KEEP.get(c, FIELD_KEEP)) for c, value in zip(COLUMNS, row)), id=row[-1]) for row in rows]
 
 
 class AccessLog:
