@@ -219,7 +219,7 @@ def test_a_cancelled_read_is_recorded_once_as_cancelled(session: Session) -> Non
         balances_pb2.GetBalanceRequest(employee_id="sm-1", period="2026-11", min_position=FAR_AHEAD),
         metadata=session.callers[PAYROLL], timeout=3,
     )  # fmt: skip
-    time.sleep(0.5)  # the server is waiting for the position
+    time.sleep(1)  # the handler is waiting for the position (a call cancelled before its handler runs is never seen)
     read.cancel()
 
     (record,) = eventually(session.service, GET_BALANCE)
@@ -236,7 +236,7 @@ def test_a_cancelled_watch_is_recorded_once_as_cancelled(session: Session) -> No
     )
     reader = threading.Thread(target=lambda: [None for _ in iter_quietly(stream)], daemon=True)
     reader.start()
-    time.sleep(0.5)
+    time.sleep(1)  # the stream's handler is running
     stream.cancel()
     reader.join(10)
 
