@@ -6,8 +6,8 @@
 -- LOCK TABLE ... IN EXCLUSIVE MODE, which PostgreSQL grants only to a role holding UPDATE
 -- (or DELETE/TRUNCATE) on the table. So points_app keeps UPDATE, and `points migrate`
 -- (running as points_owner) installs triggers that refuse UPDATE, DELETE and TRUNCATE on
--- the event log and its hash chain. Only the table's owner (or a superuser) can disable
--- them, and points_app owns nothing.
+-- the event log and its hash chain, and on the read audit's access_records. Only the
+-- table's owner (or a superuser) can disable them, and points_app owns nothing.
 
 CREATE ROLE points_owner LOGIN PASSWORD 'change-me-owner';
 CREATE ROLE points_app LOGIN PASSWORD 'change-me-app';

@@ -23,6 +23,7 @@ from points.api.limits import DefaultDeadlineInterceptor, WriteRateLimiter
 from points.api.security import SecuritySettings
 from points.api.servicers import BalanceServicer, DirectoryServicer, WorkEventServicer
 from points.api.access_log import AccessAuditInterceptor
+from points.api.bounds import RequestBoundsInterceptor
 from points.api.audit import AuditServicer
 from points.api.periods import PeriodServicer
 from points.api.servicers import remaining_time
@@ -64,6 +65,7 @@ from points.v1 import (
 
 log = logging.getLogger(__name__)
 
+RECEIVE_CEILING = 4  # gRPC itself refuses requests over this many times --max-message-bytes (unrecorded: docs/security.md)
 GIL_SWITCH_INTERVAL = 0.001  # seconds (Python's default is 0.005); see serve()
 
 SERVICE_NAMES = (
@@ -197,7 +199,11 @@ def start_projection(service: PointsService) -> None:
 def _grpc_server(service: PointsService, security: SecuritySettings, max_workers: int) -> grpc.Server:
     """The server with its limits and interceptors: errors outermost, then the default deadline, then access."""
     limits = security.limits
-    interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor(), DefaultDeadlineInterceptor(limits.default_deadline)]
+    interceptors: list[grpc.ServerInterceptor] = [
+        ErrorInterceptor(),
+        RequestBoundsInterceptor(limits.max_message_bytes),  # before anything reads the request; the audit records the refusal
+        DefaultDeadlineInterceptor(limits.default_deadline),
+    ]
     authenticator = security.authenticator()
     if service.access_log is not None:  # outside the error mapping: records every call's final code
         interceptors.insert(0, AccessAuditInterceptor(service.access_log, service.app.clock, authenticated=authenticator is not None))
@@ -216,7 +222,8 @@ def _grpc_server(service: PointsService, security: SecuritySettings, max_workers
         interceptors=interceptors,
         maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
         # SO_REUSEPORT (grpcio's default on Linux, said here): `points serve --processes N` binds one port N times
-        options=[("grpc.max_receive_message_length", limits.max_message_bytes), ("grpc.so_reuseport", 1)],
+        # gRPC's own limit is a ceiling above the setting: RequestBoundsInterceptor refuses (and the audit records) what is between
+        options=[("grpc.max_receive_message_length", RECEIVE_CEILING * limits.max_message_bytes), ("grpc.so_reuseport", 1)],
     )
 
 

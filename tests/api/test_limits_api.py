@@ -59,7 +59,15 @@ def test_an_oversized_message_is_resource_exhausted(sqlite_service: PointsServic
         with pytest.raises(grpc.RpcError) as caught:
             client.work.RecordWorkEvent(work("large-1", "sm-1", "counter_transaction", "1", attributes={"note": "x" * 4000}))
 
-    assert caught.value.code() == EXHAUSTED  # refused by gRPC itself, before any handler: no ErrorInfo
+    assert_rejected(caught.value, EXHAUSTED, "MESSAGE_TOO_LARGE")  # refused (and recorded) before anything parses it
+
+
+def test_a_message_over_the_receive_ceiling_is_refused_by_grpc_itself(sqlite_service: PointsService) -> None:
+    with plaintext_client(sqlite_service, limited(max_message_bytes=2048)) as client:
+        with pytest.raises(grpc.RpcError) as caught:
+            client.work.RecordWorkEvent(work("huge-1", "sm-1", "counter_transaction", "1", attributes={"note": "x" * 9000}))
+
+    assert caught.value.code() == EXHAUSTED  # over 4 x the setting: the gRPC core refuses it, before any handler
     assert "larger than max" in (caught.value.details() or "")
 
 

@@ -1,6 +1,8 @@
 """The read audit: one record per call to the service, allowed or denied, appended in small batches.
 
-Records go to their own table beside the views (not a view: a rebuild must never drop them).
+Records go to their own table beside the views (not a view: a rebuild must never drop them),
+append-only (triggers: storage/migrate.py), each field bounded (`bounded`): whatever a caller sends,
+a record costs the database a few hundred bytes at most, and a page of them fits a client.
 A background writer takes them from a queue and appends what arrives within `interval` of
 the first in one transaction (at most `batch`), so auditing adds no database round trip to a
 call and a steady flow of calls costs one commit per interval, not one per call; `flush()`
@@ -9,6 +11,7 @@ waits until every record so far is stored (tests, shutdown).
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import queue
 import threading
@@ -19,7 +22,13 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+FIELD_KEEP = 64  # characters of a request's field that a record keeps (an id, a period); longer ones are cut and hashed
+CALLER_KEEP = 256  # characters of a caller's name (an authenticated subject) that a record keeps
+EMPLOYEES_KEEP = 1024  # characters of a batch's list of employees (employee_id): 10 ids of at most 64, then "+N more"
 COLUMNS = ("at", "caller", "method", "employee_id", "outlet_id", "period", "decision", "code")
+# Characters of each column as stored and as read; FIELD_KEEP for the others. A record is under 2 KB whatever was
+# sent, so a page of 1,000 (the most) is under 2 MB: it fits a default client's 4 MiB.
+COLUMN_KEEP = {"caller": CALLER_KEEP, "method": CALLER_KEEP, "employee_id": EMPLOYEES_KEEP}
 
 
 @dataclass(frozen=True)
@@ -41,6 +50,22 @@ def storable(text: str) -> str:
     return text.replace("\x00", "\ufffd") if "\x00" in text else text
 
 
+def bounded(text: str, limit: int = FIELD_KEEP) -> str:
+    """The text if at most `limit` characters; else its start, a mark and a SHA-256 prefix of the whole, `limit` characters in all.
+
+    The same text always gives the same result, so a filter bounded alike finds its records.
+    """
+    if len(text) <= limit:
+        return text
+    mark = "…sha256:" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:16]
+    return text[: max(0, limit - len(mark))] + mark
+
+
+def kept(column: str, value: str) -> str:
+    """A column's value as a record keeps it: bounded, and NUL-free."""
+    return storable(bounded(value, COLUMN_KEEP.get(column, FIELD_KEEP)))
+
+
 class AccessRecordStore:
     """The access_records table, on the ledger view's database and connections."""
 
@@ -60,7 +85,7 @@ class AccessRecordStore:
 
     def append(self, records: Sequence[AccessRecord]) -> None:
         """One transaction; on PostgreSQL by COPY (executemany cost ~250 us of the server's CPU per record)."""
-        rows = [tuple(storable(getattr(r, c)) for c in COLUMNS) for r in records]
+        rows = [tuple(kept(c, getattr(r, c)) for c in COLUMNS) for r in records]
         with self.view._cursor(commit=True) as curs:  # noqa: SLF001
             if self.postgres:
                 with curs.copy(f"COPY {self.table} ({', '.join(COLUMNS)}) FROM STDIN") as copy:
@@ -72,7 +97,7 @@ class AccessRecordStore:
 
     def list(self, where: Sequence[tuple[str, Any]], *, newest_first: bool, after: int, limit: int) -> list[AccessRecord]:
         clauses = [f"{column} = {self.p}" for column, _ in where]
-        params: list[Any] = [storable(value) for _, value in where]  # as the records keep it
+        params: list[Any] = [kept(column, value) for column, value in where]  # as the records keep it
         if after:
             clauses.append(f"id {'<' if newest_first else '>'} {self.p}")
             params.append(after)
@@ -84,7 +109,8 @@ class AccessRecordStore:
                 f"ORDER BY id {'DESC' if newest_first else 'ASC'} LIMIT {self.p}",
                 [*params, limit],
             )
-        return [AccessRecord(*row) for row in rows]
+        # bounded again: a record stored by an older release may hold a request's field whole (megabytes)
+        return [AccessRecord(*(bounded(value, COLUMN_KEEP.get(c, FIELD_KEEP)) for c, value in zip(COLUMNS, row)), id=row[-1]) for row in rows]
 
 
 class AccessLog:

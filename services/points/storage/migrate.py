@@ -77,6 +77,7 @@ def migrate(store: StoreSettings) -> None:
                 _backfill_chain_postgres(conn, store.schema)
                 _drop_older_view_postgres(conn, store.schema)
                 construct_view(store, create_table=True).datastore.close()
+                _protect_access_records_postgres(conn, store.schema)
             finally:
                 conn.execute("SELECT pg_advisory_unlock(%s)", (MIGRATION_LOCK,))
     else:
@@ -84,9 +85,11 @@ def migrate(store: StoreSettings) -> None:
         _protect_and_backfill_sqlite(store.sqlite_path)
         _drop_older_view_sqlite(store.sqlite_path)
         construct_view(store, create_table=True).datastore.close()
+        _protect_access_records_sqlite(store.sqlite_path)
 
 
 APPEND_ONLY_TABLES = ("points_events", CHAIN_TABLE)
+ACCESS_RECORDS = "access_records"  # append-only as well, by its own triggers (the read audit)
 OLDER_VIEW = (
     "the balance view was made by an older release (it lacks columns this one books: who earned each line where, "
     "what a point is worth, who proposed a close); dropped it: the projector rebuilds it from the event log"
@@ -155,6 +158,33 @@ def _protect_postgres(conn: psycopg.Connection, schema: str) -> None:
             f'CREATE OR REPLACE TRIGGER points_append_only_truncate BEFORE TRUNCATE ON {q}."{table}" '
             f"FOR EACH STATEMENT EXECUTE FUNCTION {q}.points_append_only()"
         )
+
+
+def _protect_access_records_postgres(conn: psycopg.Connection, schema: str) -> None:
+    """The read audit's records are append-only too: the service's role holds UPDATE on every table (roles.sql), so a trigger refuses it."""
+    q = f'"{schema}"'
+    conn.execute(
+        f"CREATE OR REPLACE FUNCTION {q}.points_access_records_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
+        "BEGIN RAISE EXCEPTION 'points: % on %.% is refused: the access records are append-only', "
+        "TG_OP, TG_TABLE_SCHEMA, TG_TABLE_NAME USING ERRCODE = '42501'; END $$"
+    )
+    conn.execute(
+        f'CREATE OR REPLACE TRIGGER points_append_only BEFORE UPDATE OR DELETE ON {q}."{ACCESS_RECORDS}" '
+        f"FOR EACH ROW EXECUTE FUNCTION {q}.points_access_records_append_only()"
+    )
+    conn.execute(
+        f'CREATE OR REPLACE TRIGGER points_append_only_truncate BEFORE TRUNCATE ON {q}."{ACCESS_RECORDS}" '
+        f"FOR EACH STATEMENT EXECUTE FUNCTION {q}.points_access_records_append_only()"
+    )
+
+
+def _protect_access_records_sqlite(path: str) -> None:
+    with closing(sqlite3.connect(path, isolation_level=None)) as conn:
+        for operation in ("UPDATE", "DELETE"):
+            conn.execute(
+                f"CREATE TRIGGER IF NOT EXISTS {ACCESS_RECORDS}_append_only_{operation.lower()} BEFORE {operation} ON {ACCESS_RECORDS} "
+                "BEGIN SELECT RAISE(ABORT, 'points: the access records are append-only'); END"
+            )
 
 
 def _backfill_chain_postgres(conn: psycopg.Connection, schema: str) -> None:
