@@ -20,6 +20,7 @@ from points.api.access_log import note_caller
 from points.api.errors import PermissionDenied, Unauthenticated
 from points.api.handlers import Behaviour, wrapped
 from points.api.limits import WriteRateLimiter
+from points.application.points import check_batch_size
 
 log = logging.getLogger(__name__)
 
@@ -42,6 +43,7 @@ class Rule:
     scoped: frozenset[str] = frozenset()
     targets: Callable[[Any], Targets] | None = None
     writes: Callable[[Any], int] | None = None  # the cost in the write rate limit; None for reads
+    precheck: Callable[[Any], None] | None = None  # cheap checks of the request before the rate and any lookup
     public: bool = False  # answered without credentials (health checks only)
 
     def __post_init__(self) -> None:
@@ -75,6 +77,11 @@ def _batch_size(request: Any) -> int:
     return len(request.requests)
 
 
+def _batch_limit(request: Any) -> None:
+    """An oversized batch is refused before its employees are looked up (or the write rate charged)."""
+    check_batch_size(len(request.requests))
+
+
 RECORDING = Rule(roles=frozenset({RECORDER, SUPERVISOR}), scoped=frozenset({RECORDER, SUPERVISOR}), targets=_work, writes=_one)
 DIRECTORY_WRITE = Rule(roles=frozenset({ADMIN}), writes=_one)
 DIRECTORY_READ = frozenset({RECORDER, SUPERVISOR, PAYROLL, AUDITOR, ADMIN})
@@ -89,7 +96,7 @@ RPC_TABLE: Mapping[str, Rule] = {
     "/points.v1.DirectoryService/GetEmployee": Rule(roles=DIRECTORY_READ, scoped=SCOPED_ROLES, targets=_employee),
     "/points.v1.WorkEventService/RecordWorkEvent": RECORDING,
     "/points.v1.WorkEventService/RecordWorkEvents": Rule(
-        roles=RECORDING.roles, scoped=RECORDING.scoped, targets=_batch, writes=_batch_size
+        roles=RECORDING.roles, scoped=RECORDING.scoped, targets=_batch, writes=_batch_size, precheck=_batch_limit
     ),
     "/points.v1.BalanceService/GetBalance": Rule(
         roles=frozenset({SUPERVISOR, PAYROLL, AUDITOR, ADMIN}), scoped=frozenset({SUPERVISOR}), targets=_employee
@@ -169,7 +176,7 @@ def check_scope(caller: Caller, targets: Targets, employee_outlets: EmployeeOutl
 
 @dataclass
 class AccessInterceptor(grpc.ServerInterceptor):
-    """Per call: authenticate, check the role, take the write rate, check the outlet scope; then the servicer.
+    """Per call: authenticate, check the role, the request's size, the write rate, the outlet scope; then the servicer.
 
     The caller is in `auth.CALLER` while the servicer runs. Streams (reflection) are checked
     for caller and role only; the table keeps scoped roles and writes to unary RPCs.
@@ -215,6 +222,8 @@ class AccessInterceptor(grpc.ServerInterceptor):
         try:
             allowing = check_role(method, rule, caller)
             assert rule is not None
+            if rule.precheck is not None:
+                rule.precheck(request)
             if rule.writes is not None:
                 self.limiter.take(caller.subject, rule.writes(request))
             if rule.targets is not None and allowing <= rule.scoped:

@@ -122,7 +122,7 @@ class WriteRateLimiter:
         self._lock = threading.Lock()
 
     def take(self, subject: str, cost: int) -> None:
-        cost = max(1, min(cost, MAX_BATCH))  # a larger batch is refused by validation, not here
+        cost = max(1, cost)  # charged in full (a batch's size is checked before, so it never exceeds the burst)
         with self._lock:
             now = self.clock()
             bucket = self._buckets.get(subject)
