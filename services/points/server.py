@@ -19,7 +19,7 @@ from grpc_reflection.v1alpha import reflection
 
 from points.api.access import AccessInterceptor
 from points.api.errors import ErrorInterceptor
-from points.api.limits import DefaultDeadlineInterceptor, WriteRateLimiter
+from points.api.limits import ConcurrencyInterceptor, ConcurrencyLimiter, DefaultDeadlineInterceptor, WriteRateLimiter
 from points.api.security import SecuritySettings
 from points.api.servicers import BalanceServicer, DirectoryServicer, WorkEventServicer
 from points.api.access_log import AccessAuditInterceptor
@@ -195,7 +195,7 @@ def start_projection(service: PointsService) -> None:
 
 
 def _grpc_server(service: PointsService, security: SecuritySettings, max_workers: int) -> grpc.Server:
-    """The server with its limits and interceptors: errors outermost, then the default deadline, then access."""
+    """The server with its limits and interceptors: errors outermost, then the default deadline, access, concurrency."""
     limits = security.limits
     interceptors: list[grpc.ServerInterceptor] = [ErrorInterceptor(), DefaultDeadlineInterceptor(limits.default_deadline)]
     authenticator = security.authenticator()
@@ -206,15 +206,20 @@ def _grpc_server(service: PointsService, security: SecuritySettings, max_workers
     if authenticator is not None:
         limiter = WriteRateLimiter(limits.write_rate, limits.write_burst)
         interceptors.append(AccessInterceptor(authenticator, service.app.employee_outlets, limiter))
-    # A thread for every call the server admits: most calls wait (for the group commit, for
+    # After the access check, which names the caller; without authentication there is one caller.
+    per_caller = limits.per_caller if authenticator is not None else limits.max_concurrent_rpcs
+    interceptors.append(ConcurrencyInterceptor(ConcurrencyLimiter(limits.max_concurrent_rpcs, per_caller)))
+    service.projector.max_read_wait = limits.max_read_wait
+    # A thread for every call gRPC lets in: most calls wait (for the group commit, for
     # min_position) rather than compute, and a waiting call must hold up neither a read nor
     # the group commit's next batch. 16 threads under 64 writes in flight: ~820 writes/s here;
-    # a thread per admitted call: ~1,160/s.
-    threads = max(max_workers, limits.max_concurrent_rpcs)
+    # a thread per admitted call: ~1,160/s. gRPC's own limit is the admitted calls plus
+    # headroom, so a health Check always finds a thread (LimitSettings.grpc_ceiling).
+    threads = max(max_workers, limits.grpc_ceiling)
     return grpc.server(
         futures.ThreadPoolExecutor(max_workers=threads),
         interceptors=interceptors,
-        maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
+        maximum_concurrent_rpcs=limits.grpc_ceiling,
         # SO_REUSEPORT (grpcio's default on Linux, said here): `points serve --processes N` binds one port N times
         options=[("grpc.max_receive_message_length", limits.max_message_bytes), ("grpc.so_reuseport", 1)],
     )

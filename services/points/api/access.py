@@ -9,7 +9,8 @@ does not exist get the same answer, so existence is not revealed.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -146,6 +147,19 @@ RPC_TABLE: Mapping[str, Rule] = {
 EmployeeOutlets = Callable[[Iterable[str]], Mapping[str, str]]
 
 
+@contextmanager
+def acting_as(caller: Caller) -> Iterator[None]:
+    """The caller in auth.CALLER for the length of a call (its servicer and the interceptors after this one)."""
+    token = CALLER.set(caller)
+    try:
+        yield
+    finally:
+        try:
+            CALLER.reset(token)
+        except ValueError:  # a stream closed from another context: leave no caller behind there
+            CALLER.set(None)
+
+
 def check_role(method: str, rule: Rule | None, caller: Caller) -> frozenset[str]:
     """The caller's roles that allow the call; PERMISSION_DENIED if there are none."""
     if rule is None:
@@ -194,20 +208,18 @@ class AccessInterceptor(grpc.ServerInterceptor):
         if rule is not None and rule.public:
             return handler
 
-        def check_stream(context: grpc.ServicerContext) -> None:
+        def check_stream(context: grpc.ServicerContext) -> Any:
             caller = self.authenticator.authenticate(context)
             note_caller(caller.subject)
             check_role(method, rule, caller)
+            return acting_as(caller)  # held while the stream runs
 
         return wrapped(handler, lambda behaviour: self._guarded(method, rule, behaviour), check_stream)
 
     def _guarded(self, method: str, rule: Rule | None, behaviour: Behaviour) -> Behaviour:
         def handler(request: Any, context: grpc.ServicerContext) -> Any:
-            token = CALLER.set(self._admit(method, rule, request, context))
-            try:
+            with acting_as(self._admit(method, rule, request, context)):
                 return behaviour(request, context)
-            finally:
-                CALLER.reset(token)
 
         return handler
 
