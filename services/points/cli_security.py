@@ -39,6 +39,7 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
     auth.add_argument("--jwks", type=Path, default=_env_path("POINTS_JWKS"), help="or a JWKS file of such keys, chosen by kid; env POINTS_JWKS")
     auth.add_argument("--jwt-issuer", default=os.environ.get("POINTS_JWT_ISSUER", DEFAULT_ISSUER), help=f"required `iss` (default {DEFAULT_ISSUER}); env POINTS_JWT_ISSUER")
     auth.add_argument("--jwt-audience", default=os.environ.get("POINTS_JWT_AUDIENCE", DEFAULT_AUDIENCE), help=f"required `aud` (default {DEFAULT_AUDIENCE}); env POINTS_JWT_AUDIENCE")
+    auth.add_argument("--jwt-max-lifetime", type=_duration, default=os.environ.get("POINTS_JWT_MAX_LIFETIME", "24h"), help="longest a token may live, exp - iat (or exp - now without iat): 90s, 15m, 1h, 7d (default 24h); env POINTS_JWT_MAX_LIFETIME")
     auth.add_argument("--client-roles", type=Path, default=_env_path("POINTS_CLIENT_ROLES"), help="TOML mapping client certificate identities to roles and outlets (needs --client-ca); env POINTS_CLIENT_ROLES")
 
     limits = serve.add_argument_group("limits", "each refusal is RESOURCE_EXHAUSTED")
@@ -51,6 +52,15 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
     limits.add_argument("--write-burst", type=int, default=int(os.environ.get("POINTS_WRITE_BURST", LIMITS.write_burst)), help=f"writes a caller may make at once (default {LIMITS.write_burst}, at least 1000); env POINTS_WRITE_BURST")
 
 
+def _duration(text: str) -> float:
+    from points.devtokens import parse_ttl
+
+    try:
+        return parse_ttl(text).total_seconds()
+    except SettingsError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 def security_settings(args: argparse.Namespace) -> SecuritySettings:
     return SecuritySettings(
         tls_cert=args.tls_cert,
@@ -61,6 +71,7 @@ def security_settings(args: argparse.Namespace) -> SecuritySettings:
         jwks=args.jwks,
         jwt_issuer=args.jwt_issuer,
         jwt_audience=args.jwt_audience,
+        jwt_max_lifetime=args.jwt_max_lifetime,
         client_roles=args.client_roles,
         reflection=args.reflection,
         limits=LimitSettings(
@@ -106,6 +117,11 @@ def run_token(args: argparse.Namespace) -> int:
             out.write(private_pem)
         public_path.write_bytes(public_pem)
         print(f"points: wrote {private_path} (keep it private) and {public_path} (serve with --jwt-keys {public_path})")
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        from points.api.auth import key_id
+
+        print(f"points: its key id, for tokens that carry a kid: {key_id(load_pem_public_key(public_pem))}")
         print("points: development keys, not for production", file=sys.stderr)
         return 0
     if args.token_command == "mint":
