@@ -20,7 +20,7 @@ from grpc_reflection.v1alpha import reflection
 from points.api.access import AccessInterceptor
 from points.api.errors import ErrorInterceptor
 from points.api.limits import ConcurrencyInterceptor, ConcurrencyLimiter, DefaultDeadlineInterceptor, WriteRateLimiter
-from points.api.security import SecuritySettings
+from points.api.security import SecuritySettings, check_ops_host
 from points.api.servicers import BalanceServicer, DirectoryServicer, WorkEventServicer
 from points.api.access_log import AccessAuditInterceptor
 from points.api.audit import AuditServicer
@@ -81,6 +81,13 @@ def system_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def check_ops(settings: Settings) -> None:
+    """The metrics and health ports, when on, listen on loopback unless --ops-public (SettingsError); said on stderr."""
+    if settings.metrics_port or settings.health_port:
+        for warning in check_ops_host(settings.ops_host, public=settings.ops_public):
+            print(f"points: WARNING: {warning}", file=sys.stderr, flush=True)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -94,6 +101,7 @@ class Settings:
     metrics_port: int = 0  # Prometheus /metrics over HTTP; 0: off
     health_port: int = 0  # plaintext gRPC health only, for probes that cannot speak TLS; 0: off
     ops_host: str = "127.0.0.1"  # where the metrics and health ports listen
+    ops_public: bool = False  # allow the metrics and health ports on a non-loopback ops_host
     clock: Callable[[], datetime] = field(default=system_clock, compare=False)
     security: SecuritySettings = field(default_factory=SecuritySettings)  # TLS, authentication, limits
     four_eyes: bool = True  # closing a month and recalculating take a proposer and a different approver
@@ -275,6 +283,7 @@ def serve(settings: Settings, *, on_serving: Callable[[str], None] | None = None
     security = settings.security
     for warning in security.check(settings.host):  # refuse before opening the store; say it where it is seen
         print(f"points: WARNING: {warning}", file=sys.stderr, flush=True)
+    check_ops(settings)
     service = build_service(settings, start_projector=False)
     ports = OperationsPorts(service.metrics, settings.ops_host, metrics_port=settings.metrics_port, health_port=settings.health_port)
     try:
@@ -303,6 +312,7 @@ def serve(settings: Settings, *, on_serving: Callable[[str], None] | None = None
 
 def project(settings: Settings) -> None:
     """`points project`: the projector alone, leader-elected on PostgreSQL; until SIGINT or SIGTERM, then hands over."""
+    check_ops(settings)
     service = build_service(settings, start_projector=False)
     ports = OperationsPorts(service.metrics, settings.ops_host, metrics_port=settings.metrics_port, health_port=settings.health_port)
     try:

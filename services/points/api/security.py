@@ -99,6 +99,19 @@ class SecuritySettings:
         return grpc.ssl_server_credentials([(key, chain)], root_certificates=client_ca, require_client_auth=client_ca is not None)
 
 
+def check_ops_host(host: str, *, public: bool) -> list[str]:
+    """The metrics and health ports (plaintext, no authentication) follow the main port's rule: loopback only,
+    unless `public` (--ops-public) allows another address, which is then said. They carry no business data."""
+    if is_loopback(host):
+        return []
+    if not public:
+        raise SettingsError(
+            f"refusing to serve the metrics and health ports on {host}, which is not loopback: they are plaintext "
+            "and answer anyone; give --ops-public to allow it (e.g. for probes and Prometheus in a container)"
+        )
+    return [f"PUBLIC: the metrics and health ports listen on {host}, plaintext, to anyone who can reach them (--ops-public)"]
+
+
 def is_loopback(host: str) -> bool:
     """127.0.0.0/8, ::1 and `localhost`; any other name or a wildcard address is not."""
     if host.lower() == "localhost":
