@@ -99,6 +99,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
             metrics_port=args.metrics_port,
             health_port=args.health_port,
             ops_host=args.ops_host,
+            ops_public=args.ops_public,
             security=security_settings(args),
             four_eyes=not args.no_four_eyes,
         )
@@ -126,6 +127,7 @@ def _run(args: argparse.Namespace, argv: Sequence[str] = ()) -> int:
                 metrics_port=args.metrics_port,
                 health_port=args.health_port,
                 ops_host=args.ops_host,
+                ops_public=args.ops_public,
             )
         )
         return 0

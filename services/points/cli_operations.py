@@ -27,7 +27,11 @@ def add_ops_options(parser: argparse.ArgumentParser) -> None:
     ops = parser.add_argument_group("operations", "ports for Prometheus and probes; 0 turns one off")
     ops.add_argument("--metrics-port", type=int, default=int(os.environ.get("POINTS_METRICS_PORT", "0")), help="Prometheus /metrics over HTTP (default 0: off); env POINTS_METRICS_PORT")
     ops.add_argument("--health-port", type=int, default=int(os.environ.get("POINTS_HEALTH_PORT", "0")), help="plaintext gRPC health only, for Kubernetes gRPC probes (default 0: off); env POINTS_HEALTH_PORT")
-    ops.add_argument("--ops-host", default=os.environ.get("POINTS_OPS_HOST", "127.0.0.1"), help="where those two ports listen (default 127.0.0.1; 0.0.0.0 in a container); env POINTS_OPS_HOST")
+    ops.add_argument("--ops-host", default=os.environ.get("POINTS_OPS_HOST", "127.0.0.1"), help="where those two ports listen (default 127.0.0.1; 0.0.0.0 in a container, with --ops-public); env POINTS_OPS_HOST")
+    ops.add_argument(
+        "--ops-public", action="store_true", default=os.environ.get("POINTS_OPS_PUBLIC", "").lower() in ("1", "on", "true", "yes"),
+        help="allow --ops-host to be other than loopback (the two ports are plaintext and answer anyone; logged as a warning); env POINTS_OPS_PUBLIC=1",
+    )
     add_log_option(parser)
 
 

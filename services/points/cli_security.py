@@ -20,6 +20,11 @@ def _env_path(name: str) -> Path | None:
     return Path(value) if value else None
 
 
+def _env_int(name: str) -> int | None:
+    value = os.environ.get(name)
+    return int(value) if value else None
+
+
 def add_serve_options(serve: argparse.ArgumentParser) -> None:
     """TLS, authentication, reflection and limits for `points serve`; each option also reads a POINTS_* variable."""
     tls = serve.add_argument_group("transport", "without TLS the server listens on loopback only, unless --insecure")
@@ -34,14 +39,26 @@ def add_serve_options(serve: argparse.ArgumentParser) -> None:
     auth.add_argument("--jwks", type=Path, default=_env_path("POINTS_JWKS"), help="or a JWKS file of such keys, chosen by kid; env POINTS_JWKS")
     auth.add_argument("--jwt-issuer", default=os.environ.get("POINTS_JWT_ISSUER", DEFAULT_ISSUER), help=f"required `iss` (default {DEFAULT_ISSUER}); env POINTS_JWT_ISSUER")
     auth.add_argument("--jwt-audience", default=os.environ.get("POINTS_JWT_AUDIENCE", DEFAULT_AUDIENCE), help=f"required `aud` (default {DEFAULT_AUDIENCE}); env POINTS_JWT_AUDIENCE")
+    auth.add_argument("--jwt-max-lifetime", type=_duration, default=os.environ.get("POINTS_JWT_MAX_LIFETIME", "24h"), help="longest a token may live, exp - iat (or exp - now without iat): 90s, 15m, 1h, 7d (default 24h); env POINTS_JWT_MAX_LIFETIME")
     auth.add_argument("--client-roles", type=Path, default=_env_path("POINTS_CLIENT_ROLES"), help="TOML mapping client certificate identities to roles and outlets (needs --client-ca); env POINTS_CLIENT_ROLES")
 
     limits = serve.add_argument_group("limits", "each refusal is RESOURCE_EXHAUSTED")
     limits.add_argument("--max-message-bytes", type=int, default=int(os.environ.get("POINTS_MAX_MESSAGE_BYTES", LIMITS.max_message_bytes)), help=f"largest request (default {LIMITS.max_message_bytes}); env POINTS_MAX_MESSAGE_BYTES")
-    limits.add_argument("--max-concurrent-rpcs", type=int, default=int(os.environ.get("POINTS_MAX_CONCURRENT_RPCS", LIMITS.max_concurrent_rpcs)), help=f"calls running or queued (default {LIMITS.max_concurrent_rpcs}); env POINTS_MAX_CONCURRENT_RPCS")
+    limits.add_argument("--max-concurrent-rpcs", type=int, default=int(os.environ.get("POINTS_MAX_CONCURRENT_RPCS", LIMITS.max_concurrent_rpcs)), help=f"calls admitted at once, all callers together; health checks aside (default {LIMITS.max_concurrent_rpcs}); env POINTS_MAX_CONCURRENT_RPCS")
+    limits.add_argument("--max-calls-per-caller", type=int, default=_env_int("POINTS_MAX_CALLS_PER_CALLER"), help="calls one authenticated caller may have admitted at once (default: a quarter of --max-concurrent-rpcs); env POINTS_MAX_CALLS_PER_CALLER")
+    limits.add_argument("--max-read-wait", type=float, default=float(os.environ.get("POINTS_MAX_READ_WAIT", LIMITS.max_read_wait)), help=f"seconds a read may wait for its min_position, whatever its deadline (default {LIMITS.max_read_wait:g}); env POINTS_MAX_READ_WAIT")
     limits.add_argument("--default-deadline", type=float, default=float(os.environ.get("POINTS_DEFAULT_DEADLINE", LIMITS.default_deadline)), help=f"seconds, for calls that set none (default {LIMITS.default_deadline:g}); env POINTS_DEFAULT_DEADLINE")
     limits.add_argument("--write-rate", type=float, default=float(os.environ.get("POINTS_WRITE_RATE", LIMITS.write_rate)), help=f"writes per second per authenticated caller (default {LIMITS.write_rate:g}); env POINTS_WRITE_RATE")
     limits.add_argument("--write-burst", type=int, default=int(os.environ.get("POINTS_WRITE_BURST", LIMITS.write_burst)), help=f"writes a caller may make at once (default {LIMITS.write_burst}, at least 1000); env POINTS_WRITE_BURST")
+
+
+def _duration(text: str) -> float:
+    from points.devtokens import parse_ttl
+
+    try:
+        return parse_ttl(text).total_seconds()
+    except SettingsError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
 
 
 def security_settings(args: argparse.Namespace) -> SecuritySettings:
@@ -54,11 +71,14 @@ def security_settings(args: argparse.Namespace) -> SecuritySettings:
         jwks=args.jwks,
         jwt_issuer=args.jwt_issuer,
         jwt_audience=args.jwt_audience,
+        jwt_max_lifetime=args.jwt_max_lifetime,
         client_roles=args.client_roles,
         reflection=args.reflection,
         limits=LimitSettings(
             max_message_bytes=args.max_message_bytes,
             max_concurrent_rpcs=args.max_concurrent_rpcs,
+            max_calls_per_caller=args.max_calls_per_caller,
+            max_read_wait=args.max_read_wait,
             default_deadline=args.default_deadline,
             write_rate=args.write_rate,
             write_burst=args.write_burst,
@@ -97,6 +117,11 @@ def run_token(args: argparse.Namespace) -> int:
             out.write(private_pem)
         public_path.write_bytes(public_pem)
         print(f"points: wrote {private_path} (keep it private) and {public_path} (serve with --jwt-keys {public_path})")
+        from cryptography.hazmat.primitives.serialization import load_pem_public_key
+
+        from points.api.auth import key_id
+
+        print(f"points: its key id, for tokens that carry a kid: {key_id(load_pem_public_key(public_pem))}")
         print("points: development keys, not for production", file=sys.stderr)
         return 0
     if args.token_command == "mint":

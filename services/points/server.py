@@ -19,8 +19,8 @@ from grpc_reflection.v1alpha import reflection
 
 from points.api.access import AccessInterceptor
 from points.api.errors import ErrorInterceptor
-from points.api.limits import DefaultDeadlineInterceptor, WriteRateLimiter
-from points.api.security import SecuritySettings
+from points.api.limits import ConcurrencyInterceptor, ConcurrencyLimiter, DefaultDeadlineInterceptor, WriteRateLimiter
+from points.api.security import SecuritySettings, check_ops_host
 from points.api.servicers import BalanceServicer, DirectoryServicer, WorkEventServicer
 from points.api.access_log import AccessAuditInterceptor
 from points.api.bounds import RequestBoundsInterceptor
@@ -83,6 +83,13 @@ def system_clock() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def check_ops(settings: Settings) -> None:
+    """The metrics and health ports, when on, listen on loopback unless --ops-public (SettingsError); said on stderr."""
+    if settings.metrics_port or settings.health_port:
+        for warning in check_ops_host(settings.ops_host, public=settings.ops_public):
+            print(f"points: WARNING: {warning}", file=sys.stderr, flush=True)
+
+
 @dataclass(frozen=True)
 class Settings:
     database_url: str = DEFAULT_DATABASE_URL
@@ -96,6 +103,7 @@ class Settings:
     metrics_port: int = 0  # Prometheus /metrics over HTTP; 0: off
     health_port: int = 0  # plaintext gRPC health only, for probes that cannot speak TLS; 0: off
     ops_host: str = "127.0.0.1"  # where the metrics and health ports listen
+    ops_public: bool = False  # allow the metrics and health ports on a non-loopback ops_host
     clock: Callable[[], datetime] = field(default=system_clock, compare=False)
     security: SecuritySettings = field(default_factory=SecuritySettings)  # TLS, authentication, limits
     four_eyes: bool = True  # closing a month and recalculating take a proposer and a different approver
@@ -197,7 +205,7 @@ def start_projection(service: PointsService) -> None:
 
 
 def _grpc_server(service: PointsService, security: SecuritySettings, max_workers: int) -> grpc.Server:
-    """The server with its limits and interceptors: errors outermost, then the default deadline, then access."""
+    """The server with its limits and interceptors: errors outermost, then the default deadline, access, concurrency."""
     limits = security.limits
     interceptors: list[grpc.ServerInterceptor] = [
         ErrorInterceptor(),
@@ -212,15 +220,20 @@ def _grpc_server(service: PointsService, security: SecuritySettings, max_workers
     if authenticator is not None:
         limiter = WriteRateLimiter(limits.write_rate, limits.write_burst)
         interceptors.append(AccessInterceptor(authenticator, service.app.employee_outlets, limiter))
-    # A thread for every call the server admits: most calls wait (for the group commit, for
+    # After the access check, which names the caller; without authentication there is one caller.
+    per_caller = limits.per_caller if authenticator is not None else limits.max_concurrent_rpcs
+    interceptors.append(ConcurrencyInterceptor(ConcurrencyLimiter(limits.max_concurrent_rpcs, per_caller)))
+    service.projector.max_read_wait = limits.max_read_wait
+    # A thread for every call gRPC lets in: most calls wait (for the group commit, for
     # min_position) rather than compute, and a waiting call must hold up neither a read nor
     # the group commit's next batch. 16 threads under 64 writes in flight: ~820 writes/s here;
-    # a thread per admitted call: ~1,160/s.
-    threads = max(max_workers, limits.max_concurrent_rpcs)
+    # a thread per admitted call: ~1,160/s. gRPC's own limit is the admitted calls plus
+    # headroom, so a health Check always finds a thread (LimitSettings.grpc_ceiling).
+    threads = max(max_workers, limits.grpc_ceiling)
     return grpc.server(
         futures.ThreadPoolExecutor(max_workers=threads),
         interceptors=interceptors,
-        maximum_concurrent_rpcs=limits.max_concurrent_rpcs,
+        maximum_concurrent_rpcs=limits.grpc_ceiling,
         # SO_REUSEPORT (grpcio's default on Linux, said here): `points serve --processes N` binds one port N times
         # gRPC's own limit is a ceiling above the setting: RequestBoundsInterceptor refuses (and the audit records) what is between
         options=[("grpc.max_receive_message_length", RECEIVE_CEILING * limits.max_message_bytes), ("grpc.so_reuseport", 1)],
@@ -277,6 +290,7 @@ def serve(settings: Settings, *, on_serving: Callable[[str], None] | None = None
     security = settings.security
     for warning in security.check(settings.host):  # refuse before opening the store; say it where it is seen
         print(f"points: WARNING: {warning}", file=sys.stderr, flush=True)
+    check_ops(settings)
     service = build_service(settings, start_projector=False)
     ports = OperationsPorts(service.metrics, settings.ops_host, metrics_port=settings.metrics_port, health_port=settings.health_port)
     try:
@@ -305,6 +319,7 @@ def serve(settings: Settings, *, on_serving: Callable[[str], None] | None = None
 
 def project(settings: Settings) -> None:
     """`points project`: the projector alone, leader-elected on PostgreSQL; until SIGINT or SIGTERM, then hands over."""
+    check_ops(settings)
     service = build_service(settings, start_projector=False)
     ports = OperationsPorts(service.metrics, settings.ops_host, metrics_port=settings.metrics_port, health_port=settings.health_port)
     try:

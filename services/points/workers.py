@@ -38,6 +38,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from points.api.security import check_ops_host
 from points.application.policy_file import parse_policy, read_policy_file
 from points.server import Settings, serve
 from points.storage.migrate import is_migrated, migrate
@@ -98,6 +99,8 @@ def serve_processes(settings: Settings, processes: int, argv: Sequence[str]) -> 
             "(run one process, the default, or use a postgresql:// database)"
         )
     settings.security.check(settings.host)  # refuse here, before any worker starts (each worker prints the warnings)
+    if settings.metrics_port or settings.health_port:
+        check_ops_host(settings.ops_host, public=settings.ops_public)  # the same rule for the ops ports
     initial_policy, policy_source = read_policy_file(settings.policy_path)
     parse_policy(initial_policy, policy_source)
     port = _claim_port(settings.host, settings.port)

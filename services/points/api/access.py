@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -22,6 +23,7 @@ from points.api.access_log import note_caller
 from points.api.errors import PermissionDenied, Unauthenticated
 from points.api.handlers import Behaviour, wrapped
 from points.api.limits import WriteRateLimiter
+from points.application.points import check_batch_size
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +50,7 @@ class Rule:
     scoped: frozenset[str] = frozenset()
     targets: Callable[[Any], Targets] | None = None
     writes: Callable[[Any], int] | None = None  # the cost in the write rate limit; None for reads
+    precheck: Callable[[Any], None] | None = None  # cheap checks of the request before the rate and any lookup
     public: bool = False  # answered without credentials (health checks only)
 
     def __post_init__(self) -> None:
@@ -82,6 +85,11 @@ def _batch_size(request: Any) -> int:
     return len(request.requests)
 
 
+def _batch_limit(request: Any) -> None:
+    """An oversized batch is refused before its employees are looked up (or the write rate charged)."""
+    check_batch_size(len(request.requests))
+
+
 RECORDING = Rule(roles=frozenset({RECORDER, SUPERVISOR}), scoped=frozenset({RECORDER, SUPERVISOR}), targets=_work, writes=_one)
 DIRECTORY_WRITE = Rule(roles=frozenset({ADMIN}), writes=_one)
 DIRECTORY_READ = frozenset({RECORDER, SUPERVISOR, PAYROLL, AUDITOR, ADMIN})
@@ -96,7 +104,7 @@ RPC_TABLE: Mapping[str, Rule] = {
     "/points.v1.DirectoryService/GetEmployee": Rule(roles=DIRECTORY_READ, scoped=SCOPED_ROLES, targets=_employee),
     "/points.v1.WorkEventService/RecordWorkEvent": RECORDING,
     "/points.v1.WorkEventService/RecordWorkEvents": Rule(
-        roles=RECORDING.roles, scoped=RECORDING.scoped, targets=_batch, writes=_batch_size
+        roles=RECORDING.roles, scoped=RECORDING.scoped, targets=_batch, writes=_batch_size, precheck=_batch_limit
     ),
     "/points.v1.BalanceService/GetBalance": Rule(
         roles=frozenset({SUPERVISOR, PAYROLL, AUDITOR, ADMIN}), scoped=frozenset({SUPERVISOR}), targets=_employee
@@ -147,6 +155,19 @@ RPC_TABLE: Mapping[str, Rule] = {
 EmployeeOutlets = Callable[[Iterable[str], date | None], Mapping[str, str]]
 
 
+@contextmanager
+def acting_as(caller: Caller) -> Iterator[None]:
+    """The caller in auth.CALLER for the length of a call (its servicer and the interceptors after this one)."""
+    token = CALLER.set(caller)
+    try:
+        yield
+    finally:
+        try:
+            CALLER.reset(token)
+        except ValueError:  # a stream closed from another context: leave no caller behind there
+            CALLER.set(None)
+
+
 def check_role(method: str, rule: Rule | None, caller: Caller) -> frozenset[str]:
     """The caller's roles that allow the call; PERMISSION_DENIED if there are none."""
     if rule is None:
@@ -192,7 +213,7 @@ def _business_date(value: str) -> date | None:
 
 @dataclass
 class AccessInterceptor(grpc.ServerInterceptor):
-    """Per call: authenticate, check the role, take the write rate, check the outlet scope; then the servicer.
+    """Per call: authenticate, check the role, the request's size, the write rate, the outlet scope; then the servicer.
 
     The caller is in `auth.CALLER` while the servicer runs. Streams (reflection) are checked
     for caller and role only; the table keeps scoped roles and writes to unary RPCs.
@@ -210,23 +231,23 @@ class AccessInterceptor(grpc.ServerInterceptor):
         if rule is not None and rule.public:
             return handler
 
-        def check_stream(context: grpc.ServicerContext) -> None:
+        def check_stream(context: grpc.ServicerContext) -> Any:
             caller = self.authenticator.authenticate(context)
             note_caller(caller.subject)
             check_role(method, rule, caller)
+            return acting_as(caller)  # held while the stream runs
 
         return wrapped(handler, lambda behaviour: self._guarded(method, rule, behaviour), check_stream)
 
     def _guarded(self, method: str, rule: Rule | None, behaviour: Behaviour) -> Behaviour:
         def handler(request: Any, context: grpc.ServicerContext) -> Any:
             caller, scoped = self._admit(method, rule, request, context)
-            token = CALLER.set(caller)
             scope_token = OUTLET_SCOPE.set(caller.outlets if scoped else None)
             try:
-                return behaviour(request, context)
+                with acting_as(caller):
+                    return behaviour(request, context)
             finally:
                 OUTLET_SCOPE.reset(scope_token)
-                CALLER.reset(token)
 
         return handler
 
@@ -243,6 +264,8 @@ class AccessInterceptor(grpc.ServerInterceptor):
         try:
             allowing = check_role(method, rule, caller)
             assert rule is not None
+            if rule.precheck is not None:
+                rule.precheck(request)
             if rule.writes is not None:
                 self.limiter.take(caller.subject, rule.writes(request))
             scoped = rule.targets is not None and allowing <= rule.scoped

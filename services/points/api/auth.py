@@ -1,14 +1,18 @@
 """Who is calling: a verified bearer JWT, or a mapped client certificate (mTLS), becomes a Caller.
 
 The allowed signature algorithms are fixed here and chosen by the key, never by the token;
-`exp`, `iss`, `aud` and `sub` are required. The caller of the current RPC is kept in a
+`exp`, `iss`, `aud` and `sub` are required, and a token may live at most `max_lifetime`. The caller of the current RPC is kept in a
 contextvar for the length of the call, so the servicers can name who recorded a work event.
 """
 
 from __future__ import annotations
 
+import base64
+import functools
+import hashlib
 import json
 import logging
+import time
 import tomllib
 from collections.abc import Mapping, Sequence
 from contextvars import ContextVar
@@ -18,8 +22,11 @@ from typing import Any
 
 import grpc
 import jwt
+from cryptography import x509
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, rsa
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
+from cryptography.x509.oid import NameOID
+from jwt.algorithms import ECAlgorithm, OKPAlgorithm, RSAAlgorithm
 
 from points.api.errors import PermissionDenied, Unauthenticated
 from points.domain.values import IDENTIFIER, TEXT_MAX
@@ -41,6 +48,7 @@ REQUIRED_CLAIMS = ("exp", "iss", "aud", "sub")
 DEFAULT_ISSUER = "points-dev"
 DEFAULT_AUDIENCE = "points"
 DEFAULT_LEEWAY = 30.0  # seconds of clock skew allowed on exp, nbf and iat
+DEFAULT_MAX_LIFETIME = 24 * 3600.0  # seconds from iat (or from now, without iat) to exp
 MIN_RSA_BITS = 2048
 MAX_TOKEN_CHARS = 8192
 
@@ -136,13 +144,26 @@ def algorithm_for(public_key: Any, where: str) -> str:
     raise SettingsError(f"{where}: unsupported key type {type(public_key).__name__}; use RSA, P-256 or Ed25519")
 
 
+def key_id(public_key: Any) -> str:
+    """A PEM key's id (`kid`): its RFC 7638 JWK thumbprint, SHA-256, base64url without padding."""
+    if isinstance(public_key, rsa.RSAPublicKey):
+        jwk, members = RSAAlgorithm.to_jwk(public_key, as_dict=True), ("e", "kty", "n")
+    elif isinstance(public_key, ec.EllipticCurvePublicKey):
+        jwk, members = ECAlgorithm.to_jwk(public_key, as_dict=True), ("crv", "kty", "x", "y")
+    else:
+        jwk, members = OKPAlgorithm.to_jwk(public_key, as_dict=True), ("crv", "kty", "x")
+    canonical = json.dumps({m: jwk[m] for m in members}, separators=(",", ":"), sort_keys=True)
+    return base64.urlsafe_b64encode(hashlib.sha256(canonical.encode()).digest()).rstrip(b"=").decode()
+
+
 def load_pem_key(path: Path) -> dict[str | None, VerificationKey]:
-    """One PEM public key, used for tokens with or without a `kid`."""
+    """One PEM public key, for tokens without a `kid` or with its key id (key_id: the JWK thumbprint)."""
     try:
         public_key = load_pem_public_key(path.read_bytes())
     except (OSError, ValueError) as e:
         raise SettingsError(f"cannot read a PEM public key from {path}: {e}") from None
-    return {None: VerificationKey(public_key, algorithm_for(public_key, str(path)))}
+    algorithm = algorithm_for(public_key, str(path))
+    return {key_id(public_key): VerificationKey(public_key, algorithm)}
 
 
 def load_jwks(path: Path) -> dict[str | None, VerificationKey]:
@@ -179,11 +200,20 @@ def load_jwks(path: Path) -> dict[str | None, VerificationKey]:
 class TokenVerifier:
     """Verifies a bearer JWT against fixed keys, issuer and audience and returns its Caller."""
 
-    def __init__(self, keys: Mapping[str | None, VerificationKey], *, issuer: str, audience: str, leeway: float = DEFAULT_LEEWAY) -> None:
+    def __init__(
+        self,
+        keys: Mapping[str | None, VerificationKey],
+        *,
+        issuer: str,
+        audience: str,
+        leeway: float = DEFAULT_LEEWAY,
+        max_lifetime: float = DEFAULT_MAX_LIFETIME,
+    ) -> None:
         self.keys = dict(keys)
         self.issuer = issuer
         self.audience = audience
         self.leeway = leeway
+        self.max_lifetime = max_lifetime
 
     def verify(self, token: str) -> Caller:
         key = self._key_for(token)
@@ -201,10 +231,21 @@ class TokenVerifier:
             raise Unauthenticated("the bearer token has expired", reason="TOKEN_EXPIRED") from None
         except jwt.PyJWTError as e:
             raise Unauthenticated(f"the bearer token was refused: {_short(e)}", reason="INVALID_TOKEN") from None
+        self._check_lifetime(claims)
         try:
             return caller_of(claims.get("sub"), claims.get("roles"), claims.get("outlets"), via="token")
         except ValueError as e:
             raise Unauthenticated(f"the bearer token's claims were refused: {e}", reason="INVALID_TOKEN") from None
+
+    def _check_lifetime(self, claims: Mapping[str, Any]) -> None:
+        """exp - iat, or exp - now without iat (then with the leeway), at most max_lifetime."""
+        issued = claims.get("iat")
+        lifetime = claims["exp"] - (issued if issued is not None else time.time() + self.leeway)
+        if lifetime > self.max_lifetime:
+            raise Unauthenticated(
+                f"the bearer token lives {lifetime:.0f}s, longer than this server accepts ({self.max_lifetime:.0f}s)",
+                reason="TOKEN_LIFETIME_TOO_LONG",
+            )
 
     def _key_for(self, token: str) -> VerificationKey:
         try:
@@ -226,8 +267,27 @@ def _short(error: Exception) -> str:
 # -- client certificates ---------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=256)
+def certificate_identities(pem: bytes) -> tuple[str, ...]:
+    """A client certificate's identities: its DNS subject alternative names only; its CN when it has no SAN at all.
+
+    URI, email and IP SANs never stand for a mapped identity (a URI SAN equal to a mapped DNS
+    name must not take its roles).
+    """
+    try:
+        certificate = x509.load_pem_x509_certificate(pem)
+    except ValueError:
+        return ()
+    try:
+        names = certificate.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    except x509.ExtensionNotFound:
+        common = certificate.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+        return tuple(str(a.value) for a in common)
+    return tuple(names.get_values_for_type(x509.DNSName))
+
+
 class ClientIdentities:
-    """mTLS: certificate identities (each SAN, or the CN when there are none) mapped to roles and outlets.
+    """mTLS: certificate identities (each DNS SAN, or the CN when there is no SAN) mapped to roles and outlets.
 
     The mapping is a TOML file of `[[client]]` tables with `identity`, `roles` and, for
     recorders and supervisors, `outlets`. A certificate the CA signed but the file does not
@@ -258,10 +318,11 @@ class ClientIdentities:
         return cls(callers)
 
     def caller_for(self, context: grpc.ServicerContext) -> Caller | None:
-        for identity in context.peer_identities() or ():
-            caller = self.callers.get(identity.decode("utf-8", "replace"))
-            if caller is not None:
-                return caller
+        for pem in (context.auth_context() or {}).get("x509_pem_cert", ()):
+            for identity in certificate_identities(pem):
+                caller = self.callers.get(identity)
+                if caller is not None:
+                    return caller
         return None
 
 
@@ -302,12 +363,21 @@ def bearer_token(metadata: Sequence[Any]) -> str | None:
     return token
 
 
-def authenticator_from(*, jwt_keys: Path | None, jwks: Path | None, issuer: str, audience: str, leeway: float, client_roles: Path | None) -> Authenticator | None:
+def authenticator_from(
+    *,
+    jwt_keys: Path | None,
+    jwks: Path | None,
+    issuer: str,
+    audience: str,
+    leeway: float,
+    client_roles: Path | None,
+    max_lifetime: float = DEFAULT_MAX_LIFETIME,
+) -> Authenticator | None:
     """The Authenticator the settings ask for; None when they configure no authentication (development)."""
     if jwt_keys is not None and jwks is not None:
         raise SettingsError("give either --jwt-keys (a PEM public key) or --jwks (a JWKS file), not both")
     keys = load_pem_key(jwt_keys) if jwt_keys is not None else load_jwks(jwks) if jwks is not None else None
-    tokens = TokenVerifier(keys, issuer=issuer, audience=audience, leeway=leeway) if keys else None
+    tokens = TokenVerifier(keys, issuer=issuer, audience=audience, leeway=leeway, max_lifetime=max_lifetime) if keys else None
     certificates = ClientIdentities.load(client_roles) if client_roles is not None else None
     if tokens is None and certificates is None:
         return None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 import grpc
@@ -13,8 +14,9 @@ from points.domain.errors import PointsError
 Behaviour = Callable[[Any, grpc.ServicerContext], Any]
 # Given the original behaviour, the behaviour to run instead (for unary-unary handlers).
 UnaryWrap = Callable[[Behaviour], Behaviour]
-# Runs before a streaming handler; raises a PointsError to refuse the call.
-StreamCheck = Callable[[grpc.ServicerContext], None]
+# Runs before a streaming handler; raises a PointsError to refuse the call. It may return a
+# context manager, held while the call runs (a concurrency slot, the caller in auth.CALLER).
+StreamCheck = Callable[[grpc.ServicerContext], AbstractContextManager[Any] | None]
 
 
 def wrapped(handler: grpc.RpcMethodHandler | None, unary: UnaryWrap, stream_check: StreamCheck | None = None) -> Any:
@@ -52,24 +54,39 @@ def wrapped(handler: grpc.RpcMethodHandler | None, unary: UnaryWrap, stream_chec
     )
 
 
-def _refuse_unless(check: StreamCheck, context: grpc.ServicerContext) -> None:
+def _refuse_unless(check: StreamCheck, context: grpc.ServicerContext) -> AbstractContextManager[Any]:
+    """What the check holds for the call (entered by the caller); aborts the call if the check refuses it."""
     try:
-        check(context)
+        held = check(context)
+        if held is None:
+            return nullcontext()
+        held.__enter__()  # a slot is taken here, so a refusal is a PointsError like the check's own
     except PointsError as error:
         abort_with(context, error)
+    return _Entered(held)
+
+
+class _Entered(AbstractContextManager[Any]):
+    """A context manager already entered: `with` only exits it."""
+
+    def __init__(self, held: AbstractContextManager[Any]) -> None:
+        self.held = held
+
+    def __exit__(self, *exc_info: object) -> Any:
+        return self.held.__exit__(*exc_info)
 
 
 def _checked(behaviour: Behaviour, check: StreamCheck) -> Behaviour:
     def handler(request: Any, context: grpc.ServicerContext) -> Any:
-        _refuse_unless(check, context)
-        return behaviour(request, context)
+        with _refuse_unless(check, context):
+            return behaviour(request, context)
 
     return handler
 
 
 def _checked_stream(behaviour: Behaviour, check: StreamCheck) -> Callable[[Any, grpc.ServicerContext], Iterator[Any]]:
     def handler(request: Any, context: grpc.ServicerContext) -> Iterator[Any]:
-        _refuse_unless(check, context)
-        yield from behaviour(request, context)
+        with _refuse_unless(check, context):
+            yield from behaviour(request, context)
 
     return handler

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import grpc
 
-from points.api.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_LEEWAY, Authenticator, authenticator_from
+from points.api.auth import DEFAULT_AUDIENCE, DEFAULT_ISSUER, DEFAULT_LEEWAY, DEFAULT_MAX_LIFETIME, Authenticator, authenticator_from
 from points.api.limits import LimitSettings
 from points.storage.settings import SettingsError
 
@@ -31,6 +31,7 @@ class SecuritySettings:
     jwt_issuer: str = DEFAULT_ISSUER
     jwt_audience: str = DEFAULT_AUDIENCE
     jwt_leeway: float = DEFAULT_LEEWAY
+    jwt_max_lifetime: float = DEFAULT_MAX_LIFETIME  # seconds; a token living longer (exp - iat) is refused
     client_roles: Path | None = None  # TOML: client certificate identity -> roles, outlets (needs client_ca)
     reflection: bool | None = None  # None: on without TLS, off with TLS
     limits: LimitSettings = field(default_factory=LimitSettings)
@@ -55,6 +56,8 @@ class SecuritySettings:
             raise SettingsError("--client-ca (mutual TLS) needs --tls-cert and --tls-key")
         if self.client_roles is not None and self.client_ca is None:
             raise SettingsError("--client-roles maps client certificates: it needs --client-ca")
+        if not self.jwt_max_lifetime > 0:
+            raise SettingsError("--jwt-max-lifetime must be a positive duration")
         warnings = []
         loopback = is_loopback(host)
         if not self.tls and not loopback:
@@ -81,6 +84,7 @@ class SecuritySettings:
             audience=self.jwt_audience,
             leeway=self.jwt_leeway,
             client_roles=self.client_roles,
+            max_lifetime=self.jwt_max_lifetime,
         )
 
     def server_credentials(self) -> grpc.ServerCredentials | None:
@@ -93,6 +97,19 @@ class SecuritySettings:
         except OSError as e:
             raise SettingsError(f"cannot read TLS files: {e}") from None
         return grpc.ssl_server_credentials([(key, chain)], root_certificates=client_ca, require_client_auth=client_ca is not None)
+
+
+def check_ops_host(host: str, *, public: bool) -> list[str]:
+    """The metrics and health ports (plaintext, no authentication) follow the main port's rule: loopback only,
+    unless `public` (--ops-public) allows another address, which is then said. They carry no business data."""
+    if is_loopback(host):
+        return []
+    if not public:
+        raise SettingsError(
+            f"refusing to serve the metrics and health ports on {host}, which is not loopback: they are plaintext "
+            "and answer anyone; give --ops-public to allow it (e.g. for probes and Prometheus in a container)"
+        )
+    return [f"PUBLIC: the metrics and health ports listen on {host}, plaintext, to anyone who can reach them (--ops-public)"]
 
 
 def is_loopback(host: str) -> bool:

@@ -118,7 +118,7 @@ class AuditQueries:
         return rows[:size], token
 
     def _wait(self, min_position: int, timeout: float | None) -> None:
-        if min_position and not self.projector.wait_for(min_position, DEFAULT_WAIT if timeout is None else timeout):
+        if min_position and not self.projector.wait_for_read(min_position, DEFAULT_WAIT if timeout is None else timeout):
             raise NotYetVisible(f"the audit view has reached position {self.projector.position}, not yet {min_position}; retry")
 
 

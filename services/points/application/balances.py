@@ -23,7 +23,7 @@ KNOWN_EMPLOYEES_MAX = 100_000  # ids remembered as registered (a set of short st
 
 def wait_for_position(projector: BalanceProjector, min_position: int, timeout: float | None) -> int:
     """Waits (up to `timeout`, DEFAULT_WAIT without one) until the view reflects `min_position`; returns its position."""
-    if min_position and not projector.wait_for(min_position, DEFAULT_WAIT if timeout is None else timeout):
+    if min_position and not projector.wait_for_read(min_position, DEFAULT_WAIT if timeout is None else timeout):
         raise NotYetVisible(f"the balances have reached position {projector.position}, not yet {min_position}; retry")
     return projector.position
 

@@ -56,6 +56,16 @@ log = logging.getLogger(__name__)
 MAX_BATCH = 1000
 
 
+def check_batch_size(size: int) -> None:
+    """A RecordWorkEvents batch holds 1 to MAX_BATCH requests; checked before anything else is done with it."""
+    v = Violations()
+    if not size:
+        v.add("requests", "EMPTY_BATCH", "give at least one request")
+    elif size > MAX_BATCH:
+        v.add("requests", "BATCH_TOO_LARGE", f"at most {MAX_BATCH} requests per call")
+    v.raise_if_any()
+
+
 @dataclass(frozen=True)
 class WorkFields:
     """The raw fields of one record-work request, as the API received them."""
@@ -163,12 +173,7 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
 
     def record_work_events(self, batch: Sequence[WorkFields]) -> list[WorkRecorded | PointsError]:
         """Records many work events in one transaction; each gets its own result or error."""
-        v = Violations()
-        if not batch:
-            v.add("requests", "EMPTY_BATCH", "give at least one request")
-        elif len(batch) > MAX_BATCH:
-            v.add("requests", "BATCH_TOO_LARGE", f"at most {MAX_BATCH} requests per call")
-        v.raise_if_any()
+        check_batch_size(len(batch))
 
         results: list[WorkRecorded | PointsError | None] = [None] * len(batch)
         requests: dict[int, WorkRequest] = {}

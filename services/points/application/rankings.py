@@ -222,7 +222,7 @@ class Rankings(RankingPublications, RankingSimulation):
         return RulesInForce(policy.ranking, policy.version, request.last)
 
     def _wait(self, min_position: int, timeout: float | None) -> int:
-        if min_position and not self.projector.wait_for(min_position, DEFAULT_WAIT if timeout is None else timeout):
+        if min_position and not self.projector.wait_for_read(min_position, DEFAULT_WAIT if timeout is None else timeout):
             raise NotYetVisible(f"the balances have reached position {self.projector.position}, not yet {min_position}; retry")
         return self.projector.position
 

@@ -46,6 +46,7 @@ LEDGER_TOPICS = frozenset(
     }
 )
 POSTGRES_PAGE_SIZE = 5000  # events per page (and transaction) on PostgreSQL: fewer round trips and commits
+DEFAULT_MAX_READ_WAIT = 5.0  # seconds a read may wait for its min_position (server setting: LimitSettings.max_read_wait)
 
 
 @dataclass
@@ -70,6 +71,7 @@ class BalanceProjector:
         application_name: str,
         page_size: int | None = None,
         idle_wait: float = 0.1,
+        max_read_wait: float = DEFAULT_MAX_READ_WAIT,
     ) -> None:
         self.recorder = recorder
         self.mapper = mapper
@@ -79,6 +81,7 @@ class BalanceProjector:
         self._read_rows = self._postgres_reader(recorder)
         self.page_size = page_size or (POSTGRES_PAGE_SIZE if self._read_rows is not None else 1000)
         self.idle_wait = idle_wait
+        self.max_read_wait = max_read_wait
         self._position = view.position(application_name)
         self._changed = threading.Condition()
         self._wakeup = threading.Event()
@@ -213,6 +216,14 @@ class BalanceProjector:
                     break
                 self._changed.wait(min(remaining, 0.05))
         return True
+
+    def wait_for_read(self, position: int, timeout: float) -> bool:
+        """wait_for, for a position a reader asked for (min_position): at most `max_read_wait` seconds, whatever its deadline.
+
+        A caller may ask for a position that no write has reached; its read then answers (not
+        yet visible) when the cap ends, not at its own, possibly far, deadline.
+        """
+        return self.wait_for(position, min(timeout, self.max_read_wait))
 
     @property
     def running(self) -> bool:
