@@ -19,6 +19,7 @@ from grpc_reflection.v1alpha import reflection
 
 from points.api.access import AccessInterceptor
 from points.api.errors import ErrorInterceptor
+from points.api.health import HealthServicer
 from points.api.limits import DefaultDeadlineInterceptor, WriteRateLimiter
 from points.api.security import SecuritySettings
 from points.api.servicers import BalanceServicer, DirectoryServicer, WorkEventServicer
@@ -245,7 +246,7 @@ def create_server(
     if service.audit is not None:
         audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(service.audit, remaining_time), server)
 
-    health_servicer = health.HealthServicer()
+    health_servicer = HealthServicer()  # List answered too (api/health.py)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

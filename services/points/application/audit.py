@@ -11,7 +11,7 @@ from points.application import pages
 from points.application.pages import PageTokens
 from points.application.balances import check_min_position
 from points.domain.errors import NotFound, NotYetVisible, Violations
-from points.domain.values import NAME, check_identifier, parse_date
+from points.domain.values import NAME, check_identifier, check_text, parse_date
 from points.projections.audit_reads import AuditRow
 from points.projections.balances import BalanceView as LedgerStore
 from points.projections.ledger_rows import instant_text
@@ -48,6 +48,7 @@ class AuditQueries:
                 check_identifier(v, field, filters[field], field.split("_")[0])
                 where.append((field, "=", filters[field]))
         if filters.get("recorded_by"):
+            check_text(v, "recorded_by", filters["recorded_by"])  # no NUL: PostgreSQL's text cannot hold it
             where.append(("recorded_by", "=", filters["recorded_by"]))
         if filters.get("kind"):
             if not NAME.fullmatch(filters["kind"]):
@@ -108,6 +109,8 @@ class AuditQueries:
     def list_access_records(self, *, caller: str, method: str, decision: str, newest_first: bool, page_size: int,
                             page_token: str) -> tuple[list[AccessRecord], str]:
         v = Violations()
+        for name, value in (("caller", caller), ("method", method)):
+            check_text(v, name, value)
         if decision and decision not in ("allowed", "denied"):
             v.add("decision", "UNKNOWN_DECISION", "decision is 'allowed' or 'denied'")
         size = pages.page_size(v, page_size)
