@@ -16,6 +16,7 @@ import pytest
 from google.protobuf import message_factory
 from google.protobuf.descriptor import FieldDescriptor
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from points.server import SERVICE_NAMES
 from points.v1 import (
     audit_pb2,
@@ -27,7 +28,6 @@ from points.v1 import (
     rankings_pb2,
     rankings_pb2_grpc,
 )
-
 from tests.api.calls import Staffed, work
 from tests.api.rich_status import assert_rejected
 from tests.conftest import Client

@@ -18,6 +18,7 @@ from typing import Any
 
 import grpc
 import pytest
+
 from points.server import PointsService, Settings, build_service, create_server
 from points.storage.page_keys import load_page_key
 from points.v1 import (
@@ -33,7 +34,6 @@ from points.v1 import (
     rankings_pb2_grpc,
     work_events_pb2_grpc,
 )
-
 from tests.api.calls import Staffed, work
 from tests.api.rich_status import assert_rejected
 from tests.conftest import Client

@@ -26,7 +26,7 @@ def read_policy_file(path: Path | str | None = None) -> tuple[str, str]:
 
 MAX_NESTING = 32  # arrays, inline tables and table headers inside one another; a policy needs two or three
 # What can hold a bracket without nesting: strings of the four kinds, and comments.
-_NESTING_TOKENS = re.compile(r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]', re.S)
+_NESTING_TOKENS = re.compile(r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]', re.DOTALL)
 
 
 def nesting_depth(text: str) -> int:
