@@ -17,11 +17,12 @@ from typing import Any
 
 import grpc
 from eventsourcing.persistence import ApplicationRecorder, Mapper
-from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, start_http_server
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
+from points.api.health import HealthServicer
 from points.application.points import PointsApplication
 from points.logs import REQUEST_ID, request_id_from
 
@@ -209,7 +210,7 @@ class HealthPort:
     """A plaintext gRPC server with only grpc.health.v1, for probes that cannot speak TLS (Kubernetes' gRPC probes)."""
 
     def __init__(self, host: str, port: int) -> None:
-        self.servicer = health.HealthServicer()
+        self.servicer = HealthServicer()  # List answered too (api/health.py)
         self.server = grpc.server(futures.ThreadPoolExecutor(max_workers=2, thread_name_prefix="health"), maximum_concurrent_rpcs=8)
         health_pb2_grpc.add_HealthServicer_to_server(self.servicer, self.server)
         self.port = self.server.add_insecure_port(f"{host}:{port}")

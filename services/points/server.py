@@ -21,6 +21,7 @@ from points.api.access import AccessInterceptor
 from points.api.errors import ErrorInterceptor
 from points.api.limits import ConcurrencyInterceptor, ConcurrencyLimiter, DefaultDeadlineInterceptor, WriteRateLimiter
 from points.api.security import SecuritySettings, check_ops_host
+from points.api.health import HealthServicer
 from points.api.servicers import BalanceServicer, DirectoryServicer, WorkEventServicer
 from points.api.access_log import AccessAuditInterceptor
 from points.api.bounds import RequestBoundsInterceptor
@@ -38,12 +39,14 @@ from points.application.periods import PayPeriods
 from points.application.policies import PolicyAdministration
 from points.application.statements import Statements
 from points.application.points import PointsApplication
+from points.application.pages import PageTokens
 from points.application.policy_file import parse_policy, read_policy_file
 from points.application.rankings import Rankings
 from points.projections.rankings import RankingReads
 from points.observability import MeteredPointsApplication, Metrics, OperationsPorts, RequestMetricsInterceptor, projection_lag
 from points.projections.leader import ProjectorElection, projection_lock_key
 from points.projections.projector import BalanceProjector
+from points.storage.page_keys import load_page_key
 from points.storage.migrate import APPLICATION_NAME, VIEW_NAME, construct_view, is_migrated, migrate, postgres_conninfo
 from points.storage.settings import DEFAULT_DATABASE_URL, SettingsError, StoreSettings, parse_database_url
 from points.v1 import (
@@ -172,13 +175,14 @@ def build_service(settings: Settings, *, start_projector: bool = True) -> Points
         projector.start()
     if not settings.four_eyes:
         log.warning("four eyes are OFF: one person may close a pay month or recalculate points alone (--no-four-eyes)")
-    balances = BalanceQueries(projector=projector, store=view, employee_exists=app.employee_exists)
-    policies = PolicyAdministration(app=app, store=view, projector=projector, four_eyes=settings.four_eyes)
-    periods = PayPeriods(app=app, store=view, projector=projector, four_eyes=settings.four_eyes)
-    statements = Statements(app=app, store=view, projector=projector, period_of=periods.period)
-    rankings = Rankings(app=app, reads=RankingReads(view=view, recorder=app.recorder, mapper=app.mapper), projector=projector)
+    tokens = PageTokens(load_page_key(view))  # the store's key: every server of this store resumes the others' page tokens
+    balances = BalanceQueries(projector=projector, store=view, employee_exists=app.employee_exists, tokens=tokens)
+    policies = PolicyAdministration(app=app, store=view, projector=projector, tokens=tokens, four_eyes=settings.four_eyes)
+    periods = PayPeriods(app=app, store=view, projector=projector, tokens=tokens, four_eyes=settings.four_eyes)
+    statements = Statements(app=app, store=view, projector=projector, period_of=periods.period, tokens=tokens)
+    rankings = Rankings(app=app, reads=RankingReads(view=view, recorder=app.recorder, mapper=app.mapper), projector=projector, tokens=tokens)
     access = AccessRecordStore(view)
-    audit = AuditQueries(store=view, projector=projector, chain=ChainReader(app.recorder), access=access)
+    audit = AuditQueries(store=view, projector=projector, chain=ChainReader(app.recorder), access=access, tokens=tokens)
     return PointsService(
         store=store, app=app, projector=projector, balances=balances, policies=policies, periods=periods, statements=statements,
         rankings=rankings, metrics=metrics,
@@ -262,7 +266,7 @@ def create_server(
     if service.audit is not None:
         audit_pb2_grpc.add_AuditServiceServicer_to_server(AuditServicer(service.audit, remaining_time), server)
 
-    health_servicer = health.HealthServicer()
+    health_servicer = HealthServicer()  # List answered too (api/health.py)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)

@@ -206,7 +206,7 @@ def test_pages_are_of_one_ranking_and_a_changed_one_is_refused(idle_service: Poi
 
     record(idle_service.app, "late", "sm20", "counter_transaction", "30", "2026-10-21")
     idle_service.projector.catch_up()
-    other_server = Rankings(app=idle_service.app, reads=idle_service.rankings.reads, projector=idle_service.projector)  # type: ignore[union-attr]
+    other_server = Rankings(app=idle_service.app, reads=idle_service.rankings.reads, projector=idle_service.projector, tokens=idle_service.rankings.tokens)  # type: ignore[union-attr]
     with pytest.raises(FailedPrecondition) as changed:
         other_server.get_ranking(period="2026-10", role=SM, grouping="", group="", page_size=8, page_token=first.next_page_token, min_position=0, timeout=0)
     assert changed.value.reason == "RANKING_CHANGED"

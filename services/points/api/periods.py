@@ -73,12 +73,12 @@ class PeriodServicer(periods_pb2_grpc.PeriodServiceServicer):
         """Lists the calendar's months, from its start to the current month, and the month to close next."""
         v = Violations()
         size = pages.page_size(v, request.page_size, default=24, maximum=100)
-        state = pages.resume(v, request.page_token, {"list": "periods"})
+        state = self.periods.tokens.resume(v, request.page_token, {"list": "periods"}, {"after": str})
         v.raise_if_any()
         after = str(state.get("after", "")) if state else ""
         calendar = self.periods.calendar()
         periods = [p for p in calendar.periods if p.period > after]
-        token = pages.issue({"list": "periods"}, {"after": periods[size - 1].period}) if len(periods) > size else ""
+        token = self.periods.tokens.issue({"list": "periods"}, {"after": periods[size - 1].period}) if len(periods) > size else ""
         return periods_pb2.ListPeriodsResponse(
             periods=[period_message(p) for p in periods[:size]],
             next_page_token=token,

@@ -155,11 +155,11 @@ class PolicyServicer(policies_pb2_grpc.PolicyServiceServicer):
         """Lists proposed recalculations, oldest first."""
         v = Violations()
         size = pages.page_size(v, request.page_size, default=20, maximum=100)
-        state = pages.resume(v, request.page_token, {"list": "recalculations"})
+        state = self.administration.tokens.resume(v, request.page_token, {"list": "recalculations"}, {"after": int})
         v.raise_if_any()
         after = int(state.get("after", 0)) if state else 0
         remaining = [(p, events) for p, events in self.administration.recalculations() if p.position > after]
-        token = pages.issue({"list": "recalculations"}, {"after": remaining[size - 1][0].position}) if len(remaining) > size else ""
+        token = self.administration.tokens.issue({"list": "recalculations"}, {"after": remaining[size - 1][0].position}) if len(remaining) > size else ""
         return policies_pb2.ListRecalculationsResponse(
             recalculations=[
                 policies_pb2.ListRecalculationsResponse.Recalculation(

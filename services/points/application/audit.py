@@ -8,9 +8,10 @@ from typing import Any
 from uuid import UUID
 
 from points.application import pages
+from points.application.pages import PageTokens
 from points.application.balances import check_min_position
 from points.domain.errors import NotFound, NotYetVisible, Violations
-from points.domain.values import NAME, check_identifier, parse_date
+from points.domain.values import NAME, check_identifier, check_text, parse_date
 from points.projections.audit_reads import AuditRow
 from points.projections.balances import BalanceView as LedgerStore
 from points.projections.ledger_rows import instant_text
@@ -29,8 +30,9 @@ class LedgerHead:
 
 class AuditQueries:
     def __init__(
-        self, *, store: LedgerStore, projector: BalanceProjector, chain: ChainReader, access: AccessRecordStore
+        self, *, store: LedgerStore, projector: BalanceProjector, chain: ChainReader, access: AccessRecordStore, tokens: PageTokens
     ) -> None:
+        self.tokens = tokens
         self.store = store
         self.projector = projector
         self.chain = chain
@@ -46,6 +48,7 @@ class AuditQueries:
                 check_identifier(v, field, filters[field], field.split("_")[0])
                 where.append((field, "=", filters[field]))
         if filters.get("recorded_by"):
+            check_text(v, "recorded_by", filters["recorded_by"])  # no NUL: PostgreSQL's text cannot hold it
             where.append(("recorded_by", "=", filters["recorded_by"]))
         if filters.get("kind"):
             if not NAME.fullmatch(filters["kind"]):
@@ -64,13 +67,13 @@ class AuditQueries:
         check_min_position(v, min_position)
         size = pages.page_size(v, page_size)
         query = {"audit": sorted(filters.items()), "newest_first": newest_first}
-        state = pages.resume(v, page_token, query)
+        state = self.tokens.resume(v, page_token, query, {"after": int})
         v.raise_if_any()
-        after = int(state.get("after", 0)) if state else 0
+        after = state["after"] if state else 0
         if state is None:
             self._wait(min_position, timeout)
         rows = self.store.work_events(where, newest_first=newest_first, after=after, limit=size + 1)  # type: ignore[attr-defined]
-        token = pages.issue(query, {"after": rows[size - 1].position}) if len(rows) > size else ""
+        token = self.tokens.issue(query, {"after": rows[size - 1].position}) if len(rows) > size else ""
         return rows[:size], token
 
     def get_work_event(self, *, event_id: str, min_position: int, timeout: float | None) -> AuditRow:
@@ -106,15 +109,17 @@ class AuditQueries:
     def list_access_records(self, *, caller: str, method: str, decision: str, newest_first: bool, page_size: int,
                             page_token: str) -> tuple[list[AccessRecord], str]:
         v = Violations()
+        for name, value in (("caller", caller), ("method", method)):
+            check_text(v, name, value)
         if decision and decision not in ("allowed", "denied"):
             v.add("decision", "UNKNOWN_DECISION", "decision is 'allowed' or 'denied'")
         size = pages.page_size(v, page_size)
         query = {"access": [caller, method, decision], "newest_first": newest_first}
-        state = pages.resume(v, page_token, query)
+        state = self.tokens.resume(v, page_token, query, {"after": int})
         v.raise_if_any()
         where = [(c, value) for c, value in (("caller", caller), ("method", method), ("decision", decision)) if value]
         rows = self.access.list(where, newest_first=newest_first, after=int(state.get("after", 0)) if state else 0, limit=size + 1)
-        token = pages.issue(query, {"after": rows[size - 1].id}) if len(rows) > size else ""
+        token = self.tokens.issue(query, {"after": rows[size - 1].id}) if len(rows) > size else ""
         return rows[:size], token
 
     def _wait(self, min_position: int, timeout: float | None) -> None:

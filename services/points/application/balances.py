@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from points.application import pages
+from points.application.pages import PageTokens
 from points.application.results import BalanceView, DimensionBalance
 from points.domain.errors import NotFound, NotYetVisible, Violations
 from points.domain.values import Period, check_identifier
@@ -61,7 +62,9 @@ class BalanceQueries:
         projector: BalanceProjector,
         store: BalanceStore,
         employee_exists: Callable[[str], bool],
+        tokens: PageTokens,
     ) -> None:
+        self.tokens = tokens
         self.projector = projector
         self.store = store
         self.employee_exists = employee_exists
@@ -141,13 +144,10 @@ class BalanceQueries:
         check_min_position(v, min_position)
         size = pages.page_size(v, page_size)
         query = {"explain": employee_id, "period": period}
-        state = pages.resume(v, page_token, query)
+        state = self.tokens.resume(v, page_token, query, {"upto": int, "after": (int, int)})
         upto, after = 0, (0, -1)
         if state is not None:
-            try:
-                upto, after = int(state["upto"]), (int(state["after"][0]), int(state["after"][1]))
-            except (KeyError, TypeError, ValueError, IndexError):
-                v.add("page_token", "INVALID_PAGE_TOKEN", "page_token is damaged; start again without it")
+            upto, after = state["upto"], (state["after"][0], state["after"][1])
         v.raise_if_any()
         assert parsed is not None
         if state is None:
@@ -157,7 +157,7 @@ class BalanceQueries:
         token = ""
         if len(rows) > size:
             last = rows[size - 1]
-            token = pages.issue(query, {"upto": upto, "after": [last.position, last.line_no]})
+            token = self.tokens.issue(query, {"upto": upto, "after": [last.position, last.line_no]})
         totals = self.store.totals_upto(employee_id, parsed.months, upto)
         return ExplainedBalance(_balance(employee_id, parsed.text, totals, upto), tuple(rows[:size]), token)
 

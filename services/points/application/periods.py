@@ -12,6 +12,7 @@ from typing import Any
 
 from eventsourcing.persistence import IntegrityError
 
+from points.application.pages import PageTokens
 from points.application.points import PointsApplication
 from points.application.results import CalendarView, PeriodView, ProposalView
 from points.domain.approvals import Proposal
@@ -44,7 +45,10 @@ def check_actor(v: Violations, field: str, value: str, what: str) -> None:
 
 
 class PayPeriods:
-    def __init__(self, *, app: PointsApplication, store: BalanceStore, projector: BalanceProjector, four_eyes: bool = True) -> None:
+    def __init__(
+        self, *, app: PointsApplication, store: BalanceStore, projector: BalanceProjector, tokens: PageTokens, four_eyes: bool = True
+    ) -> None:
+        self.tokens = tokens  # ListPeriods' (api/periods.py)
         self.app = app
         self.store = store
         self.projector = projector

@@ -13,6 +13,7 @@ from typing import Any
 from eventsourcing.persistence import IntegrityError
 
 from points.application import pages
+from points.application.pages import PageTokens
 from points.application.periods import check_actor, proposal_view, view_caught_up
 from points.application.points import PointsApplication
 from points.application.results import PolicyPublished, ProposalView
@@ -59,8 +60,9 @@ class Recalculation:
 
 class PolicyAdministration:
     def __init__(
-        self, *, app: PointsApplication, store: BalanceStore, projector: BalanceProjector, four_eyes: bool = True
+        self, *, app: PointsApplication, store: BalanceStore, projector: BalanceProjector, tokens: PageTokens, four_eyes: bool = True
     ) -> None:
+        self.tokens = tokens
         self.app = app
         self.store = store
         self.projector = projector
@@ -223,13 +225,13 @@ class PolicyAdministration:
         """Published versions, oldest first."""
         v = Violations()
         size = pages.page_size(v, page_size, default=20, maximum=100)
-        state = pages.resume(v, page_token, {"list": "policies"})
+        state = self.tokens.resume(v, page_token, {"list": "policies"}, {"after": int})
         v.raise_if_any()
         after = int(state.get("after", 0)) if state else 0
         remaining = [p for p in self.app.policies().publications if p.book_version > after]
         token = ""
         if len(remaining) > size:
-            token = pages.issue({"list": "policies"}, {"after": remaining[size - 1].book_version})
+            token = self.tokens.issue({"list": "policies"}, {"after": remaining[size - 1].book_version})
         return remaining[:size], token
 
 

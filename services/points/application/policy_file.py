@@ -24,12 +24,37 @@ def read_policy_file(path: Path | str | None = None) -> tuple[str, str]:
         raise PolicyError(str(file), [("file", f"cannot be read: {e}")]) from None
 
 
+MAX_NESTING = 32  # arrays, inline tables and table headers inside one another; a policy needs two or three
+# What can hold a bracket without nesting: strings of the four kinds, and comments.
+_NESTING_TOKENS = re.compile(r'"""(?:[^\\]|\\.)*?"""|\'\'\'.*?\'\'\'|"(?:[^"\\\n]|\\.)*"|\'[^\'\n]*\'|#[^\n]*|[\[\]{}]', re.DOTALL)
+
+
+def nesting_depth(text: str) -> int:
+    """How deep arrays, inline tables and table headers nest in a TOML text, brackets in strings and comments aside.
+
+    A cheap scan before the parser: tomllib recurses once per level and a document nested some
+    900 deep ends in RecursionError, with a traceback as long as the document is deep."""
+    depth = deepest = 0
+    for token in _NESTING_TOKENS.finditer(text):
+        mark = token[0]
+        if mark in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif mark in "]}":
+            depth = max(depth - 1, 0)
+    return deepest
+
+
 def parse_policy(text: str, source: str = "<policy>", *, effective_from: str | None = None) -> Policy:
     """The policy in `text`; `effective_from` (YYYY-MM-DD), if given, overrides the document's."""
+    if nesting_depth(text) > MAX_NESTING:
+        raise PolicyError(source, [("syntax", f"arrays and tables are nested more than {MAX_NESTING} deep")])
     try:
         document = tomllib.loads(text, parse_float=Decimal)
     except tomllib.TOMLDecodeError as e:
         raise PolicyError(source, [("syntax", str(e))]) from None
+    except RecursionError:  # the scan above should make this unreachable
+        raise PolicyError(source, [("syntax", f"arrays and tables are nested more than {MAX_NESTING} deep")]) from None
     if effective_from:
         document["effective_from"] = effective_from
     try:

@@ -95,7 +95,7 @@ def _save_batches(events: Sequence[Any]) -> list[list[Any]]:
 
 
 class RankingPublications:
-    """PublishRanking, GetPublishedRanking and the snapshot document. Mixed into Rankings: uses its app, reads, projector, _request, _rules_in_force, _wait, _get and rank."""
+    """PublishRanking, GetPublishedRanking and the snapshot document. Mixed into Rankings: uses its app, reads, projector, tokens, _request, _rules_in_force, _wait, _get and rank."""
 
     def publish(
         self, *, request_id: str, period: str, role: str, grouping: str, supersede: bool, reason: str, published_by: str
@@ -201,12 +201,12 @@ class RankingPublications:
             which = f"number {sequence}" if sequence else "any"
             raise NotFound(f"no published ranking ({which}) for {request.period.text} {role} ({request.grouping})", reason="RANKING_NOT_PUBLISHED")
         query = {"published": str(entry.ranking_id)}
-        state = pages.resume(v, page_token, query)
+        state = self.tokens.resume(v, page_token, query, {"o": int})
         v.raise_if_any()
         offset = int(state.get("o", 0)) if state else 0
         header = self._header(entry)
         lines = self._frozen_lines(entry.ranking_id, offset, min(size, max(header.members - offset, 0)))
-        token = pages.issue(query, {"o": offset + size}) if offset + size < header.members else ""
+        token = self.tokens.issue(query, {"o": offset + size}) if offset + size < header.members else ""
         rows = tuple(RankingRow(row.placing, row.dimensions) for row in map(snapshot_row, lines))
         return PublishedPage(header, rows, token, register.superseded_by(entry.sequence))
 

@@ -112,7 +112,7 @@ def _crossings(before: str, after: str) -> tuple[str, ...]:
 
 
 class RankingSimulation:
-    """SimulateRanking. Mixed into Rankings: uses its app, reads, projector, _results, _request, _rules_in_force, _wait and _ranked."""
+    """SimulateRanking. Mixed into Rankings: uses its app, reads, projector, tokens, _results, _request, _rules_in_force, _wait and _ranked."""
 
     def simulate(
         self, *, period: str, role: str, grouping: str, candidate_policy: str, source: str, page_size: int, page_token: str,
@@ -128,7 +128,7 @@ class RankingSimulation:
         size = pages.page_size(v, page_size)
         document_digest = hashlib.sha256(candidate_policy.encode("utf-8")).hexdigest()
         query = {"simulate": period, "role": role, "grouping": request.grouping if request else grouping, "policy": document_digest}
-        state = pages.resume(v, page_token, query)
+        state = self.tokens.resume(v, page_token, query, {"p": int, "d": int, "o": int})
         v.raise_if_any()
         assert request is not None
         candidate = parse_policy(candidate_policy, source or "candidate policy")
@@ -145,7 +145,7 @@ class RankingSimulation:
                 raise ranking_changed()
             result = self._results.put(key, self._simulated(request, current.rules, candidate))
         events, members, moves = result
-        token = pages.issue(query, {"p": positions[0], "d": positions[1], "o": offset + size}) if offset + size < len(moves) else ""
+        token = self.tokens.issue(query, {"p": positions[0], "d": positions[1], "o": offset + size}) if offset + size < len(moves) else ""
         return SimulationPage(
             period=request.period.text, role=role, grouping=request.grouping, current=current, candidate=proposed,
             events=events, members=members, moves=tuple(moves[offset : offset + size]), total_moves=len(moves),

@@ -23,6 +23,7 @@ from uuid import UUID
 from eventsourcing.application import AggregateNotFoundError
 
 from points.application import pages
+from points.application.pages import PageTokens
 from points.application.points import PointsApplication
 from points.application.ranking_publications import RankingPublications
 from points.application.ranking_requests import (
@@ -86,7 +87,8 @@ class _Results:
 class Rankings(RankingPublications, RankingSimulation):
     """The ranking use cases; plain data out."""
 
-    def __init__(self, *, app: PointsApplication, reads: RankingReads, projector: BalanceProjector) -> None:
+    def __init__(self, *, app: PointsApplication, reads: RankingReads, projector: BalanceProjector, tokens: PageTokens) -> None:
+        self.tokens = tokens
         self.app = app
         self.reads = reads
         self.projector = projector
@@ -105,7 +107,7 @@ class Rankings(RankingPublications, RankingSimulation):
         check_text(v, "group", group, limit=80)
         size = pages.page_size(v, page_size)
         query = {"ranking": period, "role": role, "grouping": request.grouping if request else grouping, "group": group}
-        state = pages.resume(v, page_token, query)
+        state = self.tokens.resume(v, page_token, query, {"p": int, "d": int, "o": int})
         v.raise_if_any()
         assert request is not None
         rules = self._rules_in_force(request)
@@ -129,7 +131,7 @@ class Rankings(RankingPublications, RankingSimulation):
             raise NotYetVisible("the balance view kept moving while the ranking was read; retry")
         token = ""
         if offset + size < len(rows):
-            token = pages.issue(query, {"p": positions[0], "d": positions[1], "o": offset + size})
+            token = self.tokens.issue(query, {"p": positions[0], "d": positions[1], "o": offset + size})
         return RankingPage(
             period=request.period.text,
             role=role,

@@ -19,6 +19,7 @@ from datetime import date
 from decimal import Decimal
 
 from points.application import pages
+from points.application.pages import PageTokens
 from points.application.balances import check_min_position, wait_for_position
 from points.application.points import PointsApplication
 from points.application.results import DimensionBalance, PeriodView
@@ -105,7 +106,9 @@ class Statements:
         store: BalanceStore,
         projector: BalanceProjector,
         period_of: Callable[[str], PeriodView],
+        tokens: PageTokens,
     ) -> None:
+        self.tokens = tokens
         self.app = app
         self.store = store
         self.projector = projector
@@ -120,21 +123,17 @@ class Statements:
         check_min_position(v, min_position)
         size = pages.page_size(v, page_size)
         query = {"statements": period}
-        state = pages.resume(v, page_token, query)
+        state = self.tokens.resume(v, page_token, query, {"upto": int, "after": str, "close": int})
         v.raise_if_any()
         assert month is not None
         if state is not None:  # every page as of the first: its position, and the month's close as it was then
-            try:
-                upto, after, close = int(state.get("upto", 0)), str(state.get("after", "")), int(state.get("close", 0))
-            except (TypeError, ValueError):
-                v.add("page_token", "INVALID_PAGE_TOKEN", "page_token is damaged; start again without it")
-                v.raise_if_any()
+            upto, after, close = state["upto"], state["after"], state["close"]
         else:
             state_of = self.period_of(month)
             close = state_of.position if state_of.closed else 0
             upto, after = wait_for_position(self.projector, max(min_position, close), timeout), ""
         rows = self.store.statements(month, upto=upto, after_employee=after, limit=size + 1)
-        token = pages.issue(query, {"upto": upto, "after": rows[size - 1].employee_id, "close": close}) if len(rows) > size else ""
+        token = self.tokens.issue(query, {"upto": upto, "after": rows[size - 1].employee_id, "close": close}) if len(rows) > size else ""
         return self.statements(month, rows[:size], upto=upto, close=close), token, upto
 
     def statements(self, month: str, rows: Sequence[StatementRows], *, upto: int, close: int) -> list[StatementView]:

@@ -133,6 +133,8 @@ def _point_values(doc: Any, roles: set[str], problems: list[tuple[str, str]]) ->
 def _value(raw: Any) -> Decimal | None:
     if isinstance(raw, bool) or not isinstance(raw, (int, Decimal, str)):
         return None
+    if isinstance(raw, str) and not raw.isascii():  # Decimal() also reads ١٢ and １２ as 12
+        return None
     try:
         number = Decimal(raw)
     except InvalidOperation:

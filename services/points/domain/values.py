@@ -13,11 +13,13 @@ from points.domain.errors import Violations
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # policy names: kinds, roles, dimensions
-ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only: \d also matches ١٢ and １２
 CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")  # exactly Unicode's category Cc
 OUTLET_CLASSES = ("A", "B", "C")
 
+YEAR_MIN, YEAR_MAX = 1900, 9998  # dates and periods: a year past 9998 has no next month or year in Python's calendar
 QUANTITY_MAX = Decimal("1000000000")
+QUANTITY_LENGTH_MAX = 32  # characters; a valid quantity has at most 16 digits
 QUANTITY_PLACES = 6
 TEXT_MAX = 256
 ATTRIBUTES_MAX = 32
@@ -54,17 +56,18 @@ def parse_date(v: Violations, field: str, value: str, *, required: bool = True) 
         if required:
             v.add(field, "MISSING_DATE", "a date (YYYY-MM-DD) is required")
         return None
-    day = _calendar_date(value)
+    day = _calendar_date(value) if len(value) == len("YYYY-MM-DD") else None  # only short strings reach the cache
     if day is None:
-        v.add(field, "MALFORMED_DATE", f"{value!r} is not a calendar date (YYYY-MM-DD)")
+        v.add(field, "MALFORMED_DATE", f"{value[:40]!r} is not a calendar date (YYYY-MM-DD) in years {YEAR_MIN} to {YEAR_MAX}")
     return day
 
 
 @lru_cache(maxsize=1024)
 def _calendar_date(value: str) -> date | None:
     """The date `value` names, or None. A pure function of the string (and dates are immutable),
-    so the cache can never answer wrongly; a batch's items mostly repeat a few dates."""
-    if ISO_DATE.fullmatch(value):
+    so the cache can never answer wrongly; a batch's items mostly repeat a few dates. Only
+    10-character strings are asked, so the cache holds at most ~200 KB."""
+    if ISO_DATE.fullmatch(value) and YEAR_MIN <= int(value[:4]) <= YEAR_MAX:
         try:
             return date.fromisoformat(value)
         except ValueError:
@@ -88,7 +91,7 @@ def parse_instant(v: Violations, field: str, seconds: int, nanos: int) -> dateti
 
 def parse_quantity(v: Violations, field: str, value: str) -> Decimal | None:
     """A non-negative decimal with at most six places, below one billion."""
-    quantity = _valid_quantity(value)
+    quantity = _valid_quantity(value) if len(value) <= QUANTITY_LENGTH_MAX else None  # only short strings reach the cache
     if quantity is not None:
         return quantity
     return _parse_quantity(v, field, value)  # adds the violation
@@ -99,7 +102,8 @@ def _valid_quantity(value: str) -> Decimal | None:
     """parse_quantity's value when `value` is valid, else None. A pure function of the string:
     Decimal(str) is exact, and a valid quantity has at most 16 digits, so quantize and normalize
     are exact under any context precision >= 16 (the default is 28); Decimals are immutable. So the
-    cache can never answer wrongly; a batch's items mostly repeat a few quantities."""
+    cache can never answer wrongly; a batch's items mostly repeat a few quantities. Only strings of
+    at most QUANTITY_LENGTH_MAX characters are asked, so the cache holds at most ~300 KB."""
     scratch = Violations()
     quantity = _parse_quantity(scratch, "quantity", value)
     return None if scratch else quantity
@@ -109,11 +113,13 @@ def _parse_quantity(v: Violations, field: str, value: str) -> Decimal | None:
     if not value:
         v.add(field, "MISSING_QUANTITY", "quantity is required (a decimal string such as \"3\" or \"1.5\")")
         return None
-    try:
-        quantity = Decimal(value)
-    except InvalidOperation:
-        quantity = None
-    if quantity is None or not quantity.is_finite() or len(value) > 32:
+    quantity = None
+    if len(value) <= QUANTITY_LENGTH_MAX and value.isascii():  # Decimal() also reads ١٢ and １２ as 12
+        try:
+            quantity = Decimal(value)
+        except InvalidOperation:
+            pass
+    if quantity is None or not quantity.is_finite():
         v.add(field, "MALFORMED_QUANTITY", f"{value[:40]!r} is not a decimal number")
         return None
     if quantity < 0:
@@ -143,7 +149,7 @@ class Period:
     text: str
     months: tuple[str, ...]
 
-    PATTERN = re.compile(r"^(\d{4})(?:-(?:(\d{2})|Q([1-4])))?$")
+    PATTERN = re.compile(r"^([0-9]{4})(?:-(?:([0-9]{2})|Q([1-4])))?$")  # ASCII digits only
 
     @classmethod
     def parse(cls, v: Violations, field: str, value: str) -> Period | None:
@@ -152,8 +158,8 @@ class Period:
             v.add(field, "MALFORMED_PERIOD", f"{value[:40]!r} is not a period: use YYYY-MM, YYYY-Qn or YYYY")
             return None
         year, month, quarter = int(match[1]), match[2], match[3]
-        if year < 1900:
-            v.add(field, "MALFORMED_PERIOD", "year must be 1900 or later")
+        if not YEAR_MIN <= year <= YEAR_MAX:
+            v.add(field, "MALFORMED_PERIOD", f"the year must be {YEAR_MIN} to {YEAR_MAX}")
             return None
         if month is not None:
             if not 1 <= int(month) <= 12:

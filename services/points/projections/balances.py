@@ -46,6 +46,8 @@ from points.projections.payroll_reads import (
     units,
 )
 from points.projections.rankings import create_statements as ranking_create_statements
+from points.storage.page_keys import TABLE as PAGE_KEY_TABLE
+from points.storage.page_keys import create_statement as page_key_statement
 from points.storage.access_records import AccessRecordStore
 
 
@@ -179,6 +181,7 @@ class LedgerQueries(PayrollReads, AuditReads):
         return [
             *(f"CREATE TABLE IF NOT EXISTS {self._t(name)} ({columns})" for name, columns in TABLES.items()),
             AccessRecordStore.create_statement(self._t("access_records"), postgres),  # not a view table: reset keeps it
+            page_key_statement(self._t(PAGE_KEY_TABLE)),  # not a view table: reset keeps it (storage/page_keys.py)
             *(f"CREATE INDEX IF NOT EXISTS {name} ON {self._t(on.split(' ')[0])} {on.split(' ', 1)[1]}" for name, on in INDEXES.items()),
             *ranking_create_statements(self._t),  # the rankings read model (projections/rankings.py): reset keeps it
         ]
