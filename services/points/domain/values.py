@@ -13,6 +13,9 @@ from points.domain.errors import Violations
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # policy names: kinds, roles, dimensions
+# The roles an employee can hold (the API's Role enum, lower case): a policy rule for any
+# other role could never score anything.
+ROLES = ("operations_supervisor", "service_manager", "outlet_head", "customer_manager")
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only: \d also matches ١٢ and １２
 CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")  # exactly Unicode's category Cc
 OUTLET_CLASSES = ("A", "B", "C")
