@@ -454,3 +454,19 @@ def test_a_role_no_employee_can_hold_is_refused() -> None:
     document["roles"]["teller"] = document["roles"].pop("service_manager")
 
     assert ("roles.teller", "unknown role (known: operations_supervisor, service_manager, outlet_head, customer_manager)") in problems_of(document)
+
+
+@pytest.mark.parametrize("text", ["1e3", "+0.5", " 0.5", "0_5", "\u0663", "Infinity", ".5"])
+def test_a_decimal_written_as_text_follows_the_one_grammar(text: str) -> None:
+    """The API's decimal grammar holds in a policy's strings too; Decimal() alone accepts every one of these."""
+    document = valid_document()
+    document["roles"]["service_manager"]["rules"][0]["points_per_unit"] = text
+
+    assert "roles.service_manager.rules[0].points_per_unit" in places(problems_of(document))
+
+
+def test_a_negative_decimal_text_is_read_where_negative_makes_sense() -> None:
+    document = valid_document()
+    document["roles"]["service_manager"]["rules"][0]["points_per_unit"] = "-0.25"
+
+    assert Policy.from_document(document).roles["service_manager"].rules["customer_served"][0].points_per_unit == Decimal("-0.25")
