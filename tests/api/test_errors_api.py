@@ -213,10 +213,13 @@ def test_an_out_of_range_occurred_at_is_invalid_argument(client: Client, staffed
     assert (rejected.code, [field for field, _ in rejected.violations]) == (INVALID, ["occurred_at"])
 
 
-# A regression test: "-0" was stored with its sign until f6e903c normalised it (found by this file).
-def test_minus_zero_is_the_same_quantity_as_zero(client: Client, staffed_outlet: Staffed) -> None:
+# "-0" was once stored with its sign; it is now refused (a quantity has no sign), and the spellings
+# of one number that the grammar allows ("0", "0.000") are one fact.
+def test_minus_zero_is_refused_and_zeros_are_one_quantity(client: Client, staffed_outlet: Staffed) -> None:
     zero = client.work.RecordWorkEvent(work("z-1", "sm-1", "counter_transaction", "0"))
-    minus_zero = client.work.RecordWorkEvent(work("z-2", "sm-1", "counter_transaction", "-0"))
+    with pytest.raises(grpc.RpcError) as caught:
+        client.work.RecordWorkEvent(work("z-2", "sm-1", "counter_transaction", "-0"))
 
-    assert [line.points for line in minus_zero.lines] == [line.points for line in zero.lines] == ["0.0000"]
-    assert client.work.RecordWorkEvent(work("z-1", "sm-1", "counter_transaction", "-0")).replayed
+    assert_rejected(caught.value, grpc.StatusCode.INVALID_ARGUMENT, "NEGATIVE_QUANTITY", "quantity")
+    assert [line.points for line in zero.lines] == ["0.0000"]
+    assert client.work.RecordWorkEvent(work("z-1", "sm-1", "counter_transaction", "0.000")).replayed
