@@ -42,6 +42,11 @@ def assert_no_work_stored(client: Client, request_id: str) -> None:
         ({"quantity": "-1"}, "quantity", "NEGATIVE_QUANTITY"),
         ({"quantity": "three"}, "quantity", "MALFORMED_QUANTITY"),
         ({"quantity": "NaN"}, "quantity", "MALFORMED_QUANTITY"),
+        ({"quantity": "1e3"}, "quantity", "MALFORMED_QUANTITY"),
+        ({"quantity": "1_000"}, "quantity", "MALFORMED_QUANTITY"),
+        ({"quantity": " 12 "}, "quantity", "MALFORMED_QUANTITY"),
+        ({"quantity": "+5"}, "quantity", "MALFORMED_QUANTITY"),
+        ({"quantity": "1E-2"}, "quantity", "MALFORMED_QUANTITY"),
         ({"quantity": "0.0000001"}, "quantity", "QUANTITY_TOO_PRECISE"),
         ({"quantity": ""}, "quantity", "MISSING_QUANTITY"),
         ({"occurred_on": "2026-11-29"}, "occurred_on", "FUTURE_DATE"),
@@ -49,6 +54,7 @@ def assert_no_work_stored(client: Client, request_id: str) -> None:
         ({"occurred_on": "02/11/2026"}, "occurred_on", "MALFORMED_DATE"),
         ({"occurred_on": "2025-12-31"}, "occurred_on", "NOT_ASSIGNED_ON_DATE"),
         ({"occurred_at": Timestamp(seconds=1_795_914_000)}, "occurred_at", "FUTURE_DATE"),  # 2026-11-29T01:00Z
+        ({"occurred_at": Timestamp(seconds=1_794_902_400)}, "occurred_at", "OCCURRED_AT_NOT_ON_OCCURRED_ON"),  # 2026-11-17, not 11-02
         ({"outlet_id": "nowhere"}, "outlet_id", "UNKNOWN_OUTLET"),
         ({"request_id": ""}, "request_id", "MISSING_REQUEST_ID"),
         ({"request_id": "has space"}, "request_id", "MALFORMED_REQUEST_ID"),

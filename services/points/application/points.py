@@ -318,6 +318,7 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
             attributes=f.attributes,
             today=today or now.astimezone(self.business_timezone).date(),
             now=now,
+            zone=self.business_timezone,
             scope=f.scope,
         )
 
