@@ -11,9 +11,9 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from points.v1 import balances_pb2, directory_pb2
+from points.v1 import balances_pb2, directory_pb2, work_events_pb2
 from tests.api.calls import Staffed, balance, work
-from tests.api.rich_status import assert_rejected, rich_error
+from tests.api.rich_status import assert_rejected, rich_error, rich_error_of_status
 
 if TYPE_CHECKING:
     from tests.conftest import Client
@@ -229,3 +229,43 @@ def test_minus_zero_is_refused_and_zeros_are_one_quantity(client: Client, staffe
     assert_rejected(caught.value, grpc.StatusCode.INVALID_ARGUMENT, "NEGATIVE_QUANTITY", "quantity")
     assert [line.points for line in zero.lines] == ["0.0000"]
     assert client.work.RecordWorkEvent(work("z-1", "sm-1", "counter_transaction", "0.000")).replayed
+
+
+# -- every violation at once: format and reference checks together ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"employee_id": "nobody", "quantity": "1e3"}, [("quantity", "MALFORMED_QUANTITY"), ("employee_id", "UNKNOWN_EMPLOYEE")]),
+        ({"kind": "teleportation", "request_id": ""}, [("request_id", "MISSING_REQUEST_ID"), ("kind", "UNKNOWN_KIND")]),
+        ({"outlet_id": "nowhere", "occurred_on": "2026-13-01"}, [("occurred_on", "MALFORMED_DATE"), ("outlet_id", "UNKNOWN_OUTLET")]),
+        ({"occurred_on": "2025-12-31", "recorded_by": "bell\x07"}, [("recorded_by", "CONTROL_CHARACTERS"), ("occurred_on", "NOT_ASSIGNED_ON_DATE")]),
+        # A field whose format is wrong is not looked up as well: one violation each.
+        ({"employee_id": "no body", "kind": "Teleport"}, [("employee_id", "MALFORMED_EMPLOYEE_ID"), ("kind", "UNKNOWN_KIND")]),
+    ],
+    ids=["quantity+employee", "request-id+kind", "date+outlet", "text+assignment", "formats-only"],
+)
+def test_a_format_mistake_and_a_reference_mistake_are_reported_in_one_answer(
+    client: Client, staffed_outlet: Staffed, changes: dict[str, object], expected: list[tuple[str, str]]
+) -> None:
+    request = work("both-1", "sm-1", "counter_transaction", "3")
+    for name, value in changes.items():
+        setattr(request, name, value)
+
+    with pytest.raises(grpc.RpcError) as caught:
+        client.work.RecordWorkEvent(request)
+
+    assert list(rich_error(caught.value).violations) == expected
+
+
+def test_a_batch_item_reports_its_format_and_reference_mistakes_together(client: Client, staffed_outlet: Staffed) -> None:
+    batch = work_events_pb2.RecordWorkEventsRequest(
+        requests=[work("both-b1", "nobody", "counter_transaction", "+5"), work("both-b2", "sm-1", "counter_transaction", "2")]
+    )
+
+    results = client.work.RecordWorkEvents(batch).results
+
+    error = rich_error_of_status(results[0].error)
+    assert list(error.violations) == [("quantity", "MALFORMED_QUANTITY"), ("employee_id", "UNKNOWN_EMPLOYEE")]
+    assert results[1].WhichOneof("outcome") == "recorded"
