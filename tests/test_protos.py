@@ -39,12 +39,3 @@ def test_every_service_declares_one_request_and_response_per_rpc() -> None:
                 assert method.input_type.name == f"{method.name}Request"
                 assert method.output_type.name == f"{method.name}Response"
 
-
-def test_the_policy_roles_are_the_api_roles() -> None:
-    """A policy names roles in lower case; they must be exactly the Role enum's values, in order."""
-    from points.domain.values import ROLES
-    from points.v1 import directory_pb2
-
-    names = [n.removeprefix("ROLE_").lower() for n in directory_pb2.Role.keys() if n != "ROLE_UNSPECIFIED"]
-
-    assert tuple(names) == ROLES
