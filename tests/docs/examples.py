@@ -3,7 +3,7 @@
 `run_markdown(path, address)` reads the fenced code blocks of `path` (``` or ~~~), checks
 them all first, then runs them in order from the repository root:
 
-- `sh`, `shell`, `bash`, `console` blocks with `bash -euo pipefail`, one process a block;
+- `sh`, `shell`, `bash` blocks with `bash -euo pipefail`, one process a block;
 - `python`, `py` blocks with the venv's Python, one process a block.
 
 **Address.** The docs' address `127.0.0.1:50051` (where `make run` serves) is replaced in
@@ -53,7 +53,7 @@ from tests.api.test_process import POINTS, STOP_WITHIN, free_port, points_env, w
 
 REPO = Path(__file__).resolve().parents[2]
 DOCS_ADDRESS = "127.0.0.1:50051"
-SHELLS = {"sh", "shell", "bash", "console"}
+SHELLS = {"sh", "shell", "bash"}
 PYTHONS = {"python", "py"}
 NOT_RUN = re.compile(r"^<!--\s*not run:(?P<reason>.*?)-->\s*$")
 EXPECT = re.compile(r"^\s*# ->(?: (?P<text>.*))?$")
@@ -128,7 +128,7 @@ def blocks(path: Path) -> list[Block]:
 def steps(block: Block, address: str = DOCS_ADDRESS) -> list[Step]:
     """The block's code cut at its `# ->` expectations, with the docs' address replaced."""
     text = block.text.replace(DOCS_ADDRESS, address)
-    if "50051" in text and "50051" not in address:
+    if "50051" in block.text.replace(DOCS_ADDRESS, ""):
         raise ExampleError(f"{block.where}: names port 50051 other than as {DOCS_ADDRESS}; it would reach another server")
     cut: list[Step] = []
     code: list[str] = []
@@ -187,6 +187,7 @@ def check(block: Block, cwd: Path = REPO) -> None:
                 f"{block.where}: runs `make` or `points serve`, which would start a server or the suite of its own; "
                 "mark it `<!-- not run: REASON -->` on the line before its fence"
             )
+        steps(block)  # the address and the expectations' places, before anything runs
         return
     if block.language not in SHELLS:
         return

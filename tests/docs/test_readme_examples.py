@@ -91,6 +91,9 @@ def write(tmp_path: Path, markdown: str) -> list[Block]:
 @pytest.mark.parametrize(("markdown", "refusal"), [
     ("```\nsomething\n```\n", "not a language run here"),
     ("```json\n{}\n```\n", "not a language run here"),
+    ("```console\n$ ls\n```\n", "not a language run here"),
+    ("```sh\ncurl localhost:50051\n```\n", "other than as 127.0.0.1:50051"),
+    ("```python\nfor i in [1]:\n# -> 1\n    print(i)\n```\n", "must follow a whole top-level statement"),
     ("```sh\nmake run\n```\n", "runs `make` or `points serve`"),
     ("```sh\nPOINTS_DATABASE_URL=x .venv/bin/points serve --port 1\n```\n", "runs `make` or `points serve`"),
     ("<!-- not run: shows it -->\n```sh\nmake no-such-target\n```\n", "`make no-such-target` is not a target"),
