@@ -1,11 +1,15 @@
-"""The API contract: protos pass buf lint, and the committed generated code matches the protos."""
+"""The API contract: protos pass buf lint, and the committed generated code and descriptor set match the protos."""
 
 from __future__ import annotations
 
+import importlib
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterable
 from pathlib import Path
+
+from google.protobuf import descriptor_pb2
 
 from points import protogen
 
@@ -21,6 +25,48 @@ def test_generated_code_matches_protos(tmp_path: Path) -> None:
     assert fresh_files == committed_files, "run `make proto` and commit services/points/v1"
     for name in fresh_files:
         assert (fresh / name).read_bytes() == (GENERATED / name).read_bytes(), f"{name} is stale: run `make proto`"
+
+
+def committed_descriptor_set() -> dict[str, descriptor_pb2.FileDescriptorProto]:
+    data = (GENERATED / protogen.DESCRIPTOR_SET).read_bytes()
+    return {f.name: f for f in descriptor_pb2.FileDescriptorSet.FromString(data).file}
+
+
+def leading_comment(file: descriptor_pb2.FileDescriptorProto, path: list[int]) -> str:
+    return next((loc.leading_comments for loc in file.source_code_info.location if list(loc.path) == path), "")
+
+
+def test_the_descriptor_set_has_every_proto_with_its_imports_and_comments() -> None:
+    files = committed_descriptor_set()
+    ours = {f"points/v1/{p.name}" for p in protogen.proto_files()} | {protogen.REFLECTION_V1.as_posix()}
+
+    assert ours <= set(files)
+    assert {name: sorted(set(f.dependency) - set(files)) for name, f in files.items()} == {name: [] for name in files}
+    assert [name for name in files if not files[name].source_code_info.location] == []
+    work_events = files["points/v1/work_events.proto"]
+    service = [s.name for s in work_events.service].index("WorkEventService")
+    method = [m.name for m in work_events.service[service].method].index("RecordWorkEvent")
+    assert "Records one work event." in leading_comment(work_events, [6, service, 2, method])
+
+
+def clear_json_names(messages: Iterable[descriptor_pb2.DescriptorProto]) -> None:
+    for message in messages:
+        for message_field in message.field:
+            message_field.ClearField("json_name")
+        clear_json_names(message.nested_type)
+
+
+def test_the_descriptor_set_describes_what_the_generated_code_speaks() -> None:
+    """Each points/v1 file in the set is the descriptor its generated module was built from, plus the
+    comments and the JSON names protoc derives from field names (the Python generator leaves both out)."""
+    files = committed_descriptor_set()
+    for proto in protogen.proto_files():
+        module = importlib.import_module(f"points.v1.{proto.stem}_pb2")
+        from_set = descriptor_pb2.FileDescriptorProto()
+        from_set.CopyFrom(files[f"points/v1/{proto.name}"])
+        from_set.ClearField("source_code_info")
+        clear_json_names(from_set.message_type)
+        assert from_set == descriptor_pb2.FileDescriptorProto.FromString(module.DESCRIPTOR.serialized_pb), proto.name
 
 
 def test_protos_pass_buf_lint() -> None:
