@@ -1,8 +1,9 @@
-"""The API contract: protos pass buf lint, and the committed generated code and descriptor set match the protos."""
+"""The API contract: protos pass buf lint and buf breaking, and the committed generated code and descriptor set match the protos."""
 
 from __future__ import annotations
 
 import importlib
+import re
 import shutil
 import subprocess
 import sys
@@ -15,6 +16,7 @@ from points import protogen
 
 REPO = Path(__file__).resolve().parents[1]
 GENERATED = REPO / "services" / "points" / "v1"
+BASELINE = REPO / "protos" / "baseline" / "points-v1.binpb"  # the last release's protos: `make proto-baseline`
 
 
 def test_generated_code_matches_protos(tmp_path: Path) -> None:
@@ -69,11 +71,38 @@ def test_the_descriptor_set_describes_what_the_generated_code_speaks() -> None:
         assert from_set == descriptor_pb2.FileDescriptorProto.FromString(module.DESCRIPTOR.serialized_pb), proto.name
 
 
+def buf(*args: str) -> subprocess.CompletedProcess[str]:
+    found = shutil.which("buf", path=str(Path(sys.executable).parent)) or shutil.which("buf")
+    assert found, "buf is a test dependency (buf-bin); reinstall with `make install`"
+    return subprocess.run([found, *args], cwd=REPO, capture_output=True, text=True, timeout=120)
+
+
 def test_protos_pass_buf_lint() -> None:
-    buf = shutil.which("buf", path=str(Path(sys.executable).parent)) or shutil.which("buf")
-    assert buf, "buf is a test dependency (buf-bin); reinstall with `make install`"
-    result = subprocess.run([buf, "lint", "protos"], cwd=REPO, capture_output=True, text=True, timeout=120)
+    result = buf("lint", "protos")
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_protos_keep_compatibility_with_the_baseline() -> None:
+    result = buf("breaking", "protos", "--against", str(BASELINE))
+    assert result.returncode == 0, (
+        "a breaking change against the last release's protos (docs/api.md, Compatibility): make it compatible, "
+        "or, at a release only, run `make proto-baseline`\n" + result.stdout + result.stderr
+    )
+
+
+def test_buf_breaking_refuses_a_removed_field(tmp_path: Path) -> None:
+    """The guard above can fail: the baseline holds the points.v1 protos, and buf compares them."""
+    protos = tmp_path / "protos"
+    shutil.copytree(REPO / "protos", protos, ignore=shutil.ignore_patterns("baseline"))
+    work_events = protos / "points" / "v1" / "work_events.proto"
+    text, removed = re.subn(r"^\s*string quantity = 4;\n", "", work_events.read_text(), count=1, flags=re.MULTILINE)
+    assert removed == 1, "RecordWorkEventRequest.quantity moved: pick another field to remove here"
+    work_events.write_text(text)
+
+    result = buf("breaking", str(protos), "--against", str(BASELINE))
+
+    assert result.returncode != 0
+    assert 'Previously present field "4" with name "quantity" on message "RecordWorkEventRequest" was deleted.' in result.stdout, result.stdout
 
 
 def test_every_service_declares_one_request_and_response_per_rpc() -> None:
