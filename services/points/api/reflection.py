@@ -4,7 +4,7 @@ grpcio-reflection serves only v1alpha (clients that ask v1 first, such as grpc-n
 UNIMPLEMENTED) and rebuilds each file from the running descriptors, which carry no source info.
 Here the files of `points/v1/descriptors.binpb` (points.v1, their imports and grpc.reflection.v1,
 written by `make proto` with comments) are sent as protoc wrote them; any other file the process
-has loaded (grpc.health.v1, v1alpha reflection) is rebuilt from the default pool as before.
+has loaded (grpc.health.v1, v1alpha reflection) is rebuilt from the default pool, without comments.
 
 The two versions' messages are the same on the wire, so v1alpha's generated classes serve both.
 """
