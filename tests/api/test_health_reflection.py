@@ -192,17 +192,29 @@ def test_both_reflection_versions_describe_every_service_with_its_imports(dev_cl
         assert pool.FindServiceByName(name).methods, name
 
 
+def comment_above(proto: Path, declaration: str) -> str:
+    """The `//` lines right above the line that starts with `declaration`, as protoc keeps them (text after `//`)."""
+    lines = proto.read_text().splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip().startswith(declaration))
+    above: list[str] = []
+    for line in reversed(lines[:at]):
+        if not line.strip().startswith("//"):
+            break
+        above.insert(0, line.strip().removeprefix("//"))
+    return "\n".join(above).strip()
+
+
 @pytest.mark.parametrize("version", VERSIONS)
 def test_the_protos_comments_reach_the_client(dev_client: Client, version: str) -> None:
+    proto = REPO / "protos" / "points" / "v1" / "work_events.proto"
     [answer] = reflect(dev_client.channel, version, asking(file_containing_symbol="points.v1.WorkEventService"))
     work_events = sent_files(answer)[0]
     comments = leading_comments(work_events)
 
     assert work_events.name == "points/v1/work_events.proto"
-    assert comments["points.v1.WorkEventService.RecordWorkEvent"].startswith("Records one work event. Retrying with the same `request_id`")
-    assert comments["points.v1.RecordWorkEventRequest.quantity"] == (
-        'How much work, a non-negative decimal string ("3", "1.5"), at most 6\n decimal places.'
-    )
+    assert comments["points.v1.WorkEventService.RecordWorkEvent"] == comment_above(proto, "rpc RecordWorkEvent(")
+    assert comments["points.v1.RecordWorkEventRequest.quantity"] == comment_above(proto, "string quantity = ")
+    assert comments["points.v1.RecordWorkEventRequest.quantity"].startswith("How much work")
 
 
 @pytest.mark.parametrize("version", VERSIONS)
