@@ -10,6 +10,7 @@ import grpc
 from points.api.convert import explained_line_message, role_value, text_of_timestamp, timestamp_of_text
 from points.application.audit import AuditQueries
 from points.projections.audit_reads import AuditRow
+from points.storage.access_records import AccessRecord
 from points.v1 import audit_pb2, audit_pb2_grpc
 
 
@@ -33,6 +34,13 @@ def work_event_message(row: AuditRow) -> audit_pb2.AuditedWorkEvent:
         lines=[explained_line_message(line) for line in row.lines],
         corrections=[_correction(c) for c in row.corrections],
     )
+
+
+def access_record_message(r: AccessRecord) -> audit_pb2.AccessRecord:
+    return audit_pb2.AccessRecord(
+        id=r.id, time=timestamp_of_text(r.at), caller=r.caller, method=r.method, employee_id=r.employee_id,
+        outlet_id=r.outlet_id, period=r.period, decision=r.decision, code=r.code,
+    )  # fmt: skip
 
 
 def _correction(c: Sequence[object]) -> audit_pb2.Correction:
@@ -105,12 +113,6 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
             page_token=request.page_token,
         )
         return audit_pb2.ListAccessRecordsResponse(
-            records=[
-                audit_pb2.AccessRecord(
-                    id=r.id, time=timestamp_of_text(r.at), caller=r.caller, method=r.method, employee_id=r.employee_id,
-                    outlet_id=r.outlet_id, period=r.period, decision=r.decision, code=r.code,
-                )  # fmt: skip
-                for r in records
-            ],
+            records=[access_record_message(r) for r in records],
             next_page_token=token,
         )
