@@ -1,0 +1,1 @@
+"""The Python client (clients/python) against real servers."""
