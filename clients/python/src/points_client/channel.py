@@ -46,10 +46,10 @@ class _TokenPlugin(grpc.AuthMetadataPlugin):
 
 
 class _TokenInterceptor(
-    grpc.UnaryUnaryClientInterceptor,
-    grpc.UnaryStreamClientInterceptor,
-    grpc.StreamUnaryClientInterceptor,
-    grpc.StreamStreamClientInterceptor,
+    grpc.UnaryUnaryClientInterceptor,  # type: ignore[type-arg]
+    grpc.UnaryStreamClientInterceptor,  # type: ignore[type-arg]
+    grpc.StreamUnaryClientInterceptor,  # type: ignore[type-arg]
+    grpc.StreamStreamClientInterceptor,  # type: ignore[type-arg]
 ):
     """Adds the bearer token on a plaintext channel, where gRPC refuses call credentials."""
 
@@ -123,7 +123,7 @@ def connect(
         raise ValueError("a client certificate needs both certificate_chain and private_key")
     if plaintext and (root_certificates or certificate_chain):
         raise ValueError("certificates are for TLS; leave plaintext=False")
-    source: Callable[[], str] | None = (lambda: token) if isinstance(token, str) else token  # type: ignore[assignment,return-value]
+    source: Callable[[], str] | None = (lambda: token) if isinstance(token, str) else token
     merged = list({name: value for name, value in (*DEFAULT_OPTIONS, *options)}.items())
     if plaintext:
         if source is not None and not _is_local(address):

@@ -41,7 +41,7 @@ def _call_with_retry(rpc: Callable[..., Resp], request: Req, policy: RetryPolicy
         try:
             return rpc(request, timeout=timeout)
         except grpc.RpcError as e:
-            code = e.code()  # type: ignore[attr-defined]
+            code = e.code()  # every RpcError gRPC raises for a call is also a grpc.Call: it has a code
             if code not in policy.codes or attempt >= policy.max_attempts:
                 raise error_from_rpc_error(e) from e
             delay = policy.backoff(attempt)
@@ -133,23 +133,28 @@ class PointsClient:
             self.observe(response.position)  # type: ignore[attr-defined]
         return response
 
+    def _call_as(self, rpc: Callable[..., Any], request: Message, answer: type[Resp]) -> Resp:
+        """`call`, typed: the generated stubs carry no annotations, so the answer's type is checked here."""
+        response = self.call(rpc, request)
+        if not isinstance(response, answer):
+            raise TypeError(f"{type(request).__name__} was answered by {type(response).__name__}, not {answer.__name__}")
+        return response
+
     # -- directory --------------------------------------------------------------------------
 
     def register_outlet(self, outlet_id: str, outlet_class: int | str, region: str = "") -> directory_pb2.RegisterOutletResponse:
         """Registers an outlet (`outlet_class`: e.g. "OUTLET_CLASS_A"); the same content again is a replay."""
-        return self.call(
-            self.directory.RegisterOutlet,
-            directory_pb2.RegisterOutletRequest(outlet_id=outlet_id, outlet_class=outlet_class, region=region),  # type: ignore[arg-type]
-        )
+        request = directory_pb2.RegisterOutletRequest(outlet_id=outlet_id, outlet_class=outlet_class, region=region)  # type: ignore[arg-type]
+        return self._call_as(self.directory.RegisterOutlet, request, directory_pb2.RegisterOutletResponse)
 
     def register_employee(self, employee_id: str, role: int | str, outlet_id: str, effective_from: str, **more: Any) -> directory_pb2.RegisterEmployeeResponse:
         """Registers an employee (`role`: e.g. "ROLE_SERVICE_MANAGER") at an outlet from a date; `more`: other request fields (`name`)."""
         request = directory_pb2.RegisterEmployeeRequest(employee_id=employee_id, role=role, outlet_id=outlet_id, effective_from=effective_from, **more)  # type: ignore[arg-type]
-        return self.call(self.directory.RegisterEmployee, request)
+        return self._call_as(self.directory.RegisterEmployee, request, directory_pb2.RegisterEmployeeResponse)
 
     def get_employee(self, employee_id: str, *, min_position: int | None = None) -> directory_pb2.GetEmployeeResponse:
         request = directory_pb2.GetEmployeeRequest(employee_id=employee_id, min_position=self._min_position(min_position))
-        return self.call(self.directory.GetEmployee, request)
+        return self._call_as(self.directory.GetEmployee, request, directory_pb2.GetEmployeeResponse)
 
     # -- work events ------------------------------------------------------------------------
 
@@ -173,14 +178,15 @@ class PointsClient:
         request = work_events_pb2.RecordWorkEventRequest(
             request_id=request_id, employee_id=employee_id, kind=kind, quantity=quantity, occurred_on=occurred_on, **more
         )
-        return self.call(self.work_events.RecordWorkEvent, self._with_request_id(request))
+        return self._call_as(self.work_events.RecordWorkEvent, self._with_request_id(request), work_events_pb2.RecordWorkEventResponse)
 
     def record_work_events(self, events: Iterable[work_events_pb2.RecordWorkEventRequest]) -> work_events_pb2.RecordWorkEventsResponse:
         """Records up to 1,000 events in one call; each result is `recorded` or an `error`
         (a google.rpc.Status: `points_client.error_from_status` makes it an exception).
         Events without a request_id get one; the whole batch is retried with the same ids."""
         request = work_events_pb2.RecordWorkEventsRequest(requests=[self._with_request_id(e) for e in events])
-        response = _call_with_retry(self.work_events.RecordWorkEvents, request, self.retry, self.timeout)
+        # Not `call`: the batch's answer has no `replayed` (each item has its own); its position is the highest.
+        response: work_events_pb2.RecordWorkEventsResponse = _call_with_retry(self.work_events.RecordWorkEvents, request, self.retry, self.timeout)
         self.observe(response.position)
         return response
 
@@ -189,7 +195,7 @@ class PointsClient:
     def get_balance(self, employee_id: str, period: str, *, min_position: int | None = None) -> balances_pb2.GetBalanceResponse:
         """The employee's points for "YYYY-MM", "YYYY-Qn" or "YYYY", reflecting this client's writes."""
         request = balances_pb2.GetBalanceRequest(employee_id=employee_id, period=period, min_position=self._min_position(min_position))
-        return self.call(self.balances.GetBalance, request)
+        return self._call_as(self.balances.GetBalance, request, balances_pb2.GetBalanceResponse)
 
     def explain_balance(
         self, employee_id: str, period: str, *, page_size: int = 0, min_position: int | None = None
@@ -221,7 +227,7 @@ class PointsClient:
     def health_check(self, service: str = "") -> str:
         """The server's health ("SERVING", "NOT_SERVING", ...) for `service` ("" is the server; or e.g. "points.v1.BalanceService")."""
         response = self.call(self.health.Check, health_pb2.HealthCheckRequest(service=service))
-        return health_pb2.HealthCheckResponse.ServingStatus.Name(response.status)
+        return str(health_pb2.HealthCheckResponse.ServingStatus.Name(response.status))
 
 
 class LedgerWatch(Iterator[balances_pb2.WatchLedgerResponse]):
@@ -270,7 +276,7 @@ class LedgerWatch(Iterator[balances_pb2.WatchLedgerResponse]):
             self._call = None
             if self._closed:
                 raise StopIteration
-            code = error.code() if error is not None else grpc.StatusCode.OK  # type: ignore[attr-defined]
+            code = error.code() if error is not None else grpc.StatusCode.OK
             if error is not None and code not in self._retry.codes:
                 raise error_from_rpc_error(error) from error
             failures += 1
