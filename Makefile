@@ -10,8 +10,9 @@ VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-$(PYVER)
 PROTOS := $(wildcard protos/points/v1/*.proto)
+BASELINE := protos/baseline/points-v1.binpb
 
-.PHONY: run test install proto client-proto lint bench soak clean python
+.PHONY: run test install proto client-proto lint breaking proto-baseline bench soak clean python
 
 run: $(STAMP)
 	@echo "points: Python $(PYVER) ($(PYTHON))"
@@ -45,6 +46,15 @@ client-proto: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/buf lint protos
+
+# Fails on a change to protos/points that breaks clients built from the baseline (tests run it too).
+breaking: $(STAMP)
+	$(BIN)/buf breaking protos --against $(BASELINE)
+
+# At a release only: the protos as they are become the baseline `make breaking` holds later changes to
+# (docs/api.md, Compatibility). Comments are left out: they cannot break a client.
+proto-baseline: $(STAMP)
+	$(BIN)/buf build protos --exclude-source-info -o $(BASELINE)
 
 bench: $(STAMP)
 	$(BIN)/python -m tests.bench.record_events $(BENCH_ARGS)

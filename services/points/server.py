@@ -15,13 +15,13 @@ from zoneinfo import ZoneInfo
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
-from grpc_reflection.v1alpha import reflection
 
 from points.api.access import AccessInterceptor
 from points.api.errors import ErrorInterceptor
 from points.api.limits import ConcurrencyInterceptor, ConcurrencyLimiter, DefaultDeadlineInterceptor, WriteRateLimiter
 from points.api.security import SecuritySettings, check_ops_host
 from points.api.health import HealthServicer
+from points.api.reflection import add_reflection
 from points.api.servicers import BalanceServicer, DirectoryServicer, WorkEventServicer
 from points.api.access_log import AccessAuditInterceptor
 from points.api.bounds import RequestBoundsInterceptor
@@ -271,7 +271,7 @@ def create_server(
     for name in ("", *SERVICE_NAMES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
     if security.reflection_enabled:
-        reflection.enable_server_reflection((*SERVICE_NAMES, health.SERVICE_NAME, reflection.SERVICE_NAME), server)
+        add_reflection(server, (*SERVICE_NAMES, health.SERVICE_NAME))  # v1 and v1alpha, with the protos' comments
 
     credentials = security.server_credentials()
     address = f"{host}:{port}"

@@ -22,7 +22,7 @@ import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from points.server import PointsService
-from points.v1 import audit_pb2, audit_pb2_grpc
+from points.v1 import audit_pb2, audit_pb2_grpc, directory_pb2
 from tests.api.calls import MANAGER, SUPERVISOR, Staffed, work
 from tests.api.ledger_calls import amendment, reversal
 from tests.api.rich_status import assert_rejected
@@ -100,7 +100,18 @@ def lines_of(event: audit_pb2.AuditedWorkEvent) -> list[tuple[str, str, str, str
 
 
 def corrections_of(event: audit_pb2.AuditedWorkEvent) -> list[tuple[str, str, str, str, str, str]]:
-    return [(c.action, c.request_id, c.reason, c.corrected_by, c.recorded_time, c.quantity) for c in event.corrections]
+    return [(c.action, c.request_id, c.reason, c.corrected_by, text_of(c.recorded_time), c.quantity) for c in event.corrections]
+
+
+def text_of(stamp: Timestamp) -> str:
+    """A Timestamp as ISO 8601 UTC text, "" when unset (the message's field is a Timestamp, never a string)."""
+    return stamp.ToDatetime(tzinfo=timezone.utc).isoformat(timespec="microseconds") if stamp.ByteSize() else ""
+
+
+def stamp(text: str) -> Timestamp:
+    message = Timestamp()
+    message.FromDatetime(datetime.fromisoformat(text))
+    return message
 
 
 # -- ListWorkEvents and GetWorkEvent ----------------------------------------------------------------
@@ -122,10 +133,10 @@ def test_a_listed_event_shows_who_recorded_it_from_where_and_when(client: Client
 
     assert (event.event_id, event.position) == (corrected_history.event_ids["ct-1"], corrected_history.positions["ct-1"])
     assert (event.employee_id, event.outlet_id, event.role, event.kind, event.quantity) == (
-        MANAGER, "north-01", "service_manager", "counter_transaction", "10",
+        MANAGER, "north-01", directory_pb2.ROLE_SERVICE_MANAGER, "counter_transaction", "10",
     )  # fmt: skip
     assert (event.recorded_by, event.source, event.occurred_on) == ("counter-north", "core-feed", "2026-11-02")
-    assert (event.occurred_time, event.recorded_time) == ("2026-11-02T08:15:00.000000+00:00", "2026-11-28T09:31:00.000000+00:00")
+    assert (text_of(event.occurred_time), text_of(event.recorded_time)) == ("2026-11-02T08:15:00.000000+00:00", "2026-11-28T09:31:00.000000+00:00")
 
 
 def test_an_amended_event_shows_its_lines_and_the_amendment_with_reason_and_author(client: Client, corrected_history: History) -> None:
@@ -143,7 +154,7 @@ def test_an_amended_event_shows_its_lines_and_the_amendment_with_reason_and_auth
 def test_a_reversed_event_shows_its_lines_and_the_reversal_with_reason_and_author(client: Client, corrected_history: History) -> None:
     event = listed(client, corrected_history, "served-1")
 
-    assert (event.status, event.recorded_by, event.source, event.occurred_time) == ("reversed", "os-1", "manual", "")
+    assert (event.status, event.recorded_by, event.source, event.HasField("occurred_time")) == ("reversed", "os-1", "manual", False)
     assert lines_of(event) == [("recorded", "customer_served", "20", "10.0000"), ("reversal", "customer_served", "20", "-10.0000")]
     assert corrections_of(event) == [("reverse", "rev-1", "recorded twice", "supervisor s7", "2026-11-28T09:40:00.000000+00:00", "")]
 
@@ -156,12 +167,13 @@ def test_a_reversed_event_shows_its_lines_and_the_reversal_with_reason_and_autho
         ({"recorded_by": "os-1"}, ["served-1", "served-2"]),
         ({"kind": "customer_served"}, ["served-1", "served-2"]),
         ({"occurred_from": "2026-11-03", "occurred_to": "2026-11-04"}, ["served-1", "auth-1", "served-2"]),
-        ({"recorded_from": "2026-11-28T09:33:00Z", "recorded_to": "2026-11-28T09:34:00Z"}, ["auth-1", "served-2"]),
+        ({"recorded_from": stamp("2026-11-28T09:33:00Z"), "recorded_to": stamp("2026-11-28T09:34:00Z")}, ["auth-1", "served-2"]),
+        ({"recorded_from": stamp("2026-11-28T10:33:00+01:00"), "recorded_to": stamp("2026-11-28T09:33:00.000001Z")}, ["auth-1"]),
         ({"employee_id": MANAGER, "recorded_by": "counter-north"}, ["ct-1", "ct-2"]),
     ],
-    ids=["employee", "outlet", "recorder", "kind", "business-dates", "recorded-times", "employee-and-recorder"],
+    ids=["employee", "outlet", "recorder", "kind", "business-dates", "recorded-times", "recorded-instants", "employee-and-recorder"],
 )
-def test_a_filter_narrows_the_list_exactly(client: Client, corrected_history: History, filters: dict[str, str], expected: list[str]) -> None:
+def test_a_filter_narrows_the_list_exactly(client: Client, corrected_history: History, filters: dict[str, object], expected: list[str]) -> None:
     assert [e.request_id for e in list_page(client, corrected_history, **filters).work_events] == expected
 
 
@@ -180,9 +192,9 @@ def test_an_unknown_event_is_not_found(client: Client, corrected_history: Histor
     assert_rejected(caught.value, grpc.StatusCode.NOT_FOUND, "WORK_EVENT_NOT_FOUND")
 
 
-def test_a_recorded_time_without_a_zone_is_invalid(client: Client, corrected_history: History) -> None:
+def test_a_recorded_time_beyond_the_timestamp_range_is_invalid(client: Client, corrected_history: History) -> None:
     with pytest.raises(grpc.RpcError) as caught:
-        list_page(client, corrected_history, recorded_from="2026-11-28T09:33:00")
+        list_page(client, corrected_history, recorded_from=Timestamp(seconds=253402300800))  # 10000-01-01
 
     assert_rejected(caught.value, grpc.StatusCode.INVALID_ARGUMENT, "MALFORMED_TIMESTAMP", "recorded_from")
 

@@ -11,9 +11,9 @@ import grpc
 import pytest
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from points.v1 import balances_pb2, directory_pb2
+from points.v1 import balances_pb2, directory_pb2, work_events_pb2
 from tests.api.calls import Staffed, balance, work
-from tests.api.rich_status import assert_rejected, rich_error
+from tests.api.rich_status import assert_rejected, rich_error, rich_error_of_status
 
 if TYPE_CHECKING:
     from tests.conftest import Client
@@ -42,6 +42,11 @@ def assert_no_work_stored(client: Client, request_id: str) -> None:
         ({"quantity": "-1"}, "quantity", "NEGATIVE_QUANTITY"),
         ({"quantity": "three"}, "quantity", "MALFORMED_QUANTITY"),
         ({"quantity": "NaN"}, "quantity", "MALFORMED_QUANTITY"),
+        ({"quantity": "1e3"}, "quantity", "MALFORMED_QUANTITY"),
+        ({"quantity": "1_000"}, "quantity", "MALFORMED_QUANTITY"),
+        ({"quantity": " 12 "}, "quantity", "MALFORMED_QUANTITY"),
+        ({"quantity": "+5"}, "quantity", "MALFORMED_QUANTITY"),
+        ({"quantity": "1E-2"}, "quantity", "MALFORMED_QUANTITY"),
         ({"quantity": "0.0000001"}, "quantity", "QUANTITY_TOO_PRECISE"),
         ({"quantity": ""}, "quantity", "MISSING_QUANTITY"),
         ({"occurred_on": "2026-11-29"}, "occurred_on", "FUTURE_DATE"),
@@ -49,6 +54,7 @@ def assert_no_work_stored(client: Client, request_id: str) -> None:
         ({"occurred_on": "02/11/2026"}, "occurred_on", "MALFORMED_DATE"),
         ({"occurred_on": "2025-12-31"}, "occurred_on", "NOT_ASSIGNED_ON_DATE"),
         ({"occurred_at": Timestamp(seconds=1_795_914_000)}, "occurred_at", "FUTURE_DATE"),  # 2026-11-29T01:00Z
+        ({"occurred_at": Timestamp(seconds=1_794_902_400)}, "occurred_at", "OCCURRED_AT_NOT_ON_OCCURRED_ON"),  # 2026-11-17, not 11-02
         ({"outlet_id": "nowhere"}, "outlet_id", "UNKNOWN_OUTLET"),
         ({"request_id": ""}, "request_id", "MISSING_REQUEST_ID"),
         ({"request_id": "has space"}, "request_id", "MALFORMED_REQUEST_ID"),
@@ -213,10 +219,53 @@ def test_an_out_of_range_occurred_at_is_invalid_argument(client: Client, staffed
     assert (rejected.code, [field for field, _ in rejected.violations]) == (INVALID, ["occurred_at"])
 
 
-# A regression test: "-0" was stored with its sign until f6e903c normalised it (found by this file).
-def test_minus_zero_is_the_same_quantity_as_zero(client: Client, staffed_outlet: Staffed) -> None:
+# "-0" was once stored with its sign; it is now refused (a quantity has no sign), and the spellings
+# of one number that the grammar allows ("0", "0.000") are one fact.
+def test_minus_zero_is_refused_and_zeros_are_one_quantity(client: Client, staffed_outlet: Staffed) -> None:
     zero = client.work.RecordWorkEvent(work("z-1", "sm-1", "counter_transaction", "0"))
-    minus_zero = client.work.RecordWorkEvent(work("z-2", "sm-1", "counter_transaction", "-0"))
+    with pytest.raises(grpc.RpcError) as caught:
+        client.work.RecordWorkEvent(work("z-2", "sm-1", "counter_transaction", "-0"))
 
-    assert [line.points for line in minus_zero.lines] == [line.points for line in zero.lines] == ["0.0000"]
-    assert client.work.RecordWorkEvent(work("z-1", "sm-1", "counter_transaction", "-0")).replayed
+    assert_rejected(caught.value, grpc.StatusCode.INVALID_ARGUMENT, "NEGATIVE_QUANTITY", "quantity")
+    assert [line.points for line in zero.lines] == ["0.0000"]
+    assert client.work.RecordWorkEvent(work("z-1", "sm-1", "counter_transaction", "0.000")).replayed
+
+
+# -- every violation at once: format and reference checks together ----------------------------------
+
+
+@pytest.mark.parametrize(
+    ("changes", "expected"),
+    [
+        ({"employee_id": "nobody", "quantity": "1e3"}, [("quantity", "MALFORMED_QUANTITY"), ("employee_id", "UNKNOWN_EMPLOYEE")]),
+        ({"kind": "teleportation", "request_id": ""}, [("request_id", "MISSING_REQUEST_ID"), ("kind", "UNKNOWN_KIND")]),
+        ({"outlet_id": "nowhere", "occurred_on": "2026-13-01"}, [("occurred_on", "MALFORMED_DATE"), ("outlet_id", "UNKNOWN_OUTLET")]),
+        ({"occurred_on": "2025-12-31", "recorded_by": "bell\x07"}, [("recorded_by", "CONTROL_CHARACTERS"), ("occurred_on", "NOT_ASSIGNED_ON_DATE")]),
+        # A field whose format is wrong is not looked up as well: one violation each.
+        ({"employee_id": "no body", "kind": "Teleport"}, [("employee_id", "MALFORMED_EMPLOYEE_ID"), ("kind", "UNKNOWN_KIND")]),
+    ],
+    ids=["quantity+employee", "request-id+kind", "date+outlet", "text+assignment", "formats-only"],
+)
+def test_a_format_mistake_and_a_reference_mistake_are_reported_in_one_answer(
+    client: Client, staffed_outlet: Staffed, changes: dict[str, object], expected: list[tuple[str, str]]
+) -> None:
+    request = work("both-1", "sm-1", "counter_transaction", "3")
+    for name, value in changes.items():
+        setattr(request, name, value)
+
+    with pytest.raises(grpc.RpcError) as caught:
+        client.work.RecordWorkEvent(request)
+
+    assert list(rich_error(caught.value).violations) == expected
+
+
+def test_a_batch_item_reports_its_format_and_reference_mistakes_together(client: Client, staffed_outlet: Staffed) -> None:
+    batch = work_events_pb2.RecordWorkEventsRequest(
+        requests=[work("both-b1", "nobody", "counter_transaction", "+5"), work("both-b2", "sm-1", "counter_transaction", "2")]
+    )
+
+    results = client.work.RecordWorkEvents(batch).results
+
+    error = rich_error_of_status(results[0].error)
+    assert list(error.violations) == [("quantity", "MALFORMED_QUANTITY"), ("employee_id", "UNKNOWN_EMPLOYEE")]
+    assert results[1].WhichOneof("outcome") == "recorded"

@@ -14,7 +14,7 @@ import pytest
 from google.rpc import error_details_pb2
 from grpc_status import rpc_status
 
-from points.v1 import policies_pb2, policies_pb2_grpc
+from points.v1 import directory_pb2, policies_pb2, policies_pb2_grpc
 from tests.api.calls import Staffed, balance, work
 from tests.api.rich_status import assert_rejected
 from tests.support.policy_versions import EXAMPLE_VERSION, NOVEMBER_VERSION, version_of
@@ -189,7 +189,7 @@ def test_get_policy_by_version_or_by_the_day_in_force(
 def test_get_policy_shows_each_rule_with_its_when_multipliers_and_caps(policies: policies_pb2_grpc.PolicyServiceStub) -> None:
     found = policies.GetPolicy(policies_pb2.GetPolicyRequest(version="2026.1")).policy
 
-    roles = {r.role: r for r in found.roles}
+    roles = {directory_pb2.Role.Name(r.role).removeprefix("ROLE_").lower(): r for r in found.roles}
     manager = roles["service_manager"]
     rules = {r.rule_id: r for r in manager.rules}
     assert sorted(roles) == ["operations_supervisor", "service_manager"]

@@ -13,6 +13,8 @@ entry of the policy published at first start (its pay rules: what a point is wor
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
+
 from typing import TYPE_CHECKING
 
 import grpc
@@ -112,7 +114,7 @@ def test_a_period_close_is_an_entry_of_its_own(client: Client, booked_history: l
     assert (closed.period, closed.proposed_by, closed.closed_by, closed.reason, list(close.lines)) == (
         "2026-10", "payroll p1", "payroll p2", "payroll run", [],
     )  # fmt: skip
-    assert close.period_closed.close_time.startswith("2026-11-28T09:30:00")
+    assert close.period_closed.close_time.ToDatetime(tzinfo=timezone.utc) == datetime(2026, 11, 28, 9, 30, tzinfo=timezone.utc)
 
 
 def test_resuming_after_a_disconnect_misses_and_repeats_nothing(client: Client, booked_history: list[int], initial_rules: int) -> None:

@@ -83,7 +83,7 @@ def test_a_recorded_batch_reads_back_and_writes_again_byte_for_byte(app: PointsA
         WorkFields("c-1", "e1", "counter_transaction", "2", "2026-11-02"),
         WorkFields("c-2\"\\x", "e1", "customer_served", "1.50", "2026-11-03", occurred_at=datetime(2026, 11, 3, 9, 30, 1, 5, tzinfo=timezone(timedelta(hours=3))),
                    outlet_id="o3", recorded_by="teller 東京", source="feed\\1", attributes={"channel": "branch", "note": "ñ\u2028"}),  # fmt: skip
-        WorkFields("c-3", "e1", "counter_transaction", "7", "2026-10-31", occurred_at=(1_790_000_000, 123_000)),
+        WorkFields("c-3", "e1", "counter_transaction", "7", "2026-10-31", occurred_at=(1_793_448_000, 123_000)),
     ]
     results = app.record_work_events(batch)
     assert all(isinstance(r, WorkRecorded) and not r.replayed for r in results), results

@@ -164,7 +164,7 @@ def one_rule_policy(points_per_unit: str, weight: str = "1") -> Policy:
             "version": "t1",
             "effective_from": "2026-01-01",
             "roles": {
-                "tester": {
+                "service_manager": {
                     "dimensions": {"workload": Decimal(weight)},
                     "rules": [
                         {"id": "t", "kind": "task", "dimension": "workload", "points_per_unit": Decimal(points_per_unit)}
@@ -186,26 +186,26 @@ def one_rule_policy(points_per_unit: str, weight: str = "1") -> Policy:
     ],
 )
 def test_points_round_half_even_to_four_places(quantity: str, points: str) -> None:
-    (line,) = one_rule_policy("0.00005").score("tester", "task", Decimal(quantity))
+    (line,) = one_rule_policy("0.00005").score("service_manager", "task", Decimal(quantity))
     assert str(line.points) == points
 
 
 @pytest.mark.parametrize(("quantity", "points"), [("1", "-0.0000"), ("3", "-0.0002"), ("5", "-0.0002")])
 def test_negative_points_round_half_even_symmetrically(quantity: str, points: str) -> None:
-    (line,) = one_rule_policy("-0.00005").score("tester", "task", Decimal(quantity))
+    (line,) = one_rule_policy("-0.00005").score("service_manager", "task", Decimal(quantity))
     assert line.points == Decimal(points)
 
 
 @pytest.mark.parametrize(("quantity", "weighted"), [("1", "0.0000"), ("3", "0.0002"), ("5", "0.0002")])
 def test_weighted_points_round_half_even_to_four_places(quantity: str, weighted: str) -> None:
     # points 0.0001 x quantity, weight 0.5: 0.00005, 0.00015, 0.00025
-    (line,) = one_rule_policy("0.0001", weight="0.5").score("tester", "task", Decimal(quantity))
+    (line,) = one_rule_policy("0.0001", weight="0.5").score("service_manager", "task", Decimal(quantity))
     assert str(line.weighted_points) == weighted
 
 
 def test_weighted_points_come_from_the_rounded_points() -> None:
     # 0.00004 points round to 0.0000, so 0.0000 x 10 = 0.0000; the unrounded 0.00004 x 10 would give 0.0004.
-    (line,) = one_rule_policy("0.00004", weight="10").score("tester", "task", Decimal(1))
+    (line,) = one_rule_policy("0.00004", weight="10").score("service_manager", "task", Decimal(1))
     assert str(line.points) == "0.0000"
     assert str(line.weighted_points) == "0.0000"
 
@@ -444,3 +444,29 @@ def test_load_policy_reads_decimals_exactly_from_a_file(tmp_path: Path) -> None:
     (line,) = policy.score("service_manager", "customer_served", Decimal(3))
     assert str(line.points) == "0.3000"
     assert str(line.weighted_points) == "0.1050"
+
+
+
+
+def test_a_role_no_employee_can_hold_is_refused() -> None:
+    """Employees hold one of the API's Role values; a policy for another role could never score anything."""
+    document = valid_document()
+    document["roles"]["teller"] = document["roles"].pop("service_manager")
+
+    assert ("roles.teller", "unknown role (known: operations_supervisor, service_manager, outlet_head, customer_manager)") in problems_of(document)
+
+
+@pytest.mark.parametrize("text", ["1e3", "+0.5", " 0.5", "0_5", "\u0663", "Infinity", ".5"])
+def test_a_decimal_written_as_text_follows_the_one_grammar(text: str) -> None:
+    """The API's decimal grammar holds in a policy's strings too; Decimal() alone accepts every one of these."""
+    document = valid_document()
+    document["roles"]["service_manager"]["rules"][0]["points_per_unit"] = text
+
+    assert "roles.service_manager.rules[0].points_per_unit" in places(problems_of(document))
+
+
+def test_a_negative_decimal_text_is_read_where_negative_makes_sense() -> None:
+    document = valid_document()
+    document["roles"]["service_manager"]["rules"][0]["points_per_unit"] = "-0.25"
+
+    assert Policy.from_document(document).roles["service_manager"].rules["customer_served"][0].points_per_unit == Decimal("-0.25")

@@ -102,7 +102,7 @@ def test_malformed_date_is_reported(text: str) -> None:
         ("0", "0"),
         ("0.000001", "0.000001"),
         ("999999999.999999", "999999999.999999"),
-        ("1E+2", "100"),
+        ("0012", "12"),
     ],
 )
 def test_parse_quantity_normalises_equal_numbers_to_one_spelling(text: str, expected: str) -> None:
@@ -119,37 +119,39 @@ def test_missing_quantity_is_reported() -> None:
     assert reasons(v) == [("quantity", "MISSING_QUANTITY")]
 
 
-@pytest.mark.parametrize("text", ["-1", "-0.5", "-1000000000"])
+@pytest.mark.parametrize("text", ["-1", "-0.5", "-1000000000", "-0"])
 def test_negative_quantity_is_refused(text: str) -> None:
     v = Violations()
     assert parse_quantity(v, "quantity", text) is None
     assert reasons(v) == [("quantity", "NEGATIVE_QUANTITY")]
 
 
-@pytest.mark.parametrize("text", ["abc", "NaN", "sNaN", "Infinity", "-Infinity", "1,5", "3 units", "1" * 33])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "abc", "NaN", "sNaN", "Infinity", "-Infinity", "1,5", "3 units", "1" * 33,
+        # One grammar: ASCII digits, one optional '.', places after it; Decimal() would take each of these.
+        "1e3", "1E-2", "1E+2", "1_000", " 12 ", "12 ", "+5", "\u0663", "\uff11\uff12", ".5", "5.", "1.2.3", "--1", "0x10",
+    ],
+)  # fmt: skip
 def test_malformed_quantity_is_refused(text: str) -> None:
     v = Violations()
     assert parse_quantity(v, "quantity", text) is None
     assert reasons(v) == [("quantity", "MALFORMED_QUANTITY")]
 
 
-@pytest.mark.parametrize("text", ["0.0000001", "1.1234567", "1E-7"])
+@pytest.mark.parametrize("text", ["0.0000001", "1.1234567", "2.0000000"])
 def test_quantity_with_more_than_six_places_is_refused(text: str) -> None:
     v = Violations()
     assert parse_quantity(v, "quantity", text) is None
     assert reasons(v) == [("quantity", "QUANTITY_TOO_PRECISE")]
 
 
-@pytest.mark.parametrize("text", ["1e9", "1000000000", "1000000000.5", "1e12"])
+@pytest.mark.parametrize("text", ["1000000000", "1000000000.5", "999999999999"])
 def test_quantity_of_a_billion_or_more_is_refused(text: str) -> None:
     v = Violations()
     assert parse_quantity(v, "quantity", text) is None
     assert reasons(v) == [("quantity", "QUANTITY_TOO_LARGE")]
-
-
-def test_negative_zero_quantity_is_spelled_as_zero() -> None:
-    v = Violations()
-    assert str(parse_quantity(v, "quantity", "-0")) == "0"
 
 
 # -- periods ------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from tests.support.policy_versions import NOVEMBER_VERSION
 
 TODAY = date(2026, 11, 28)
 NOW = datetime(2026, 11, 28, 9, 30, tzinfo=timezone.utc)
+SHANGHAI = timezone(timedelta(hours=8))  # the outlets' time zone in these tests
 
 
 def parse(**overrides: Any) -> WorkRequest:
@@ -47,6 +48,7 @@ def parse(**overrides: Any) -> WorkRequest:
         "attributes": {"complexity": "high", "channel": "counter"},
         "today": TODAY,
         "now": NOW,
+        "zone": SHANGHAI,
     }
     fields.update(overrides)
     return WorkRequest.parse(**fields)
@@ -137,6 +139,30 @@ def test_occurred_at_after_today_is_a_future_date() -> None:
 def test_occurred_at_later_today_beyond_the_clock_skew_is_a_future_date() -> None:
     assert violations_of(occurred_on="2026-11-28", occurred_at=NOW + timedelta(minutes=6)) == [("occurred_at", "FUTURE_DATE")]
     assert parse(occurred_on="2026-11-28", occurred_at=NOW + timedelta(minutes=4)).occurred_at == NOW + timedelta(minutes=4)
+
+
+@pytest.mark.parametrize(
+    ("occurred_on", "occurred_at"),
+    [
+        ("2026-11-28", datetime(2026, 11, 27, 16, 0, tzinfo=timezone.utc)),  # 00:00 on the 28th in Shanghai
+        ("2026-11-27", datetime(2026, 11, 27, 15, 59, 59, 999999, tzinfo=timezone.utc)),  # 23:59:59.999999 on the 27th
+        ("2026-11-28", datetime(2026, 11, 28, 2, 0, tzinfo=timezone(timedelta(hours=-5)))),  # 15:00 on the 28th in Shanghai
+    ],
+)
+def test_occurred_at_on_the_business_date_in_the_outlets_zone_is_accepted(occurred_on: str, occurred_at: datetime) -> None:
+    assert parse(occurred_on=occurred_on, occurred_at=occurred_at).occurred_at == occurred_at
+
+
+@pytest.mark.parametrize(
+    ("occurred_on", "occurred_at"),
+    [
+        ("2026-11-27", datetime(2026, 11, 27, 16, 0, tzinfo=timezone.utc)),  # already the 28th in Shanghai
+        ("2026-11-28", datetime(2026, 11, 27, 15, 59, tzinfo=timezone.utc)),  # still the 27th
+        ("2026-11-13", datetime(2026, 11, 28, 8, 0, tzinfo=timezone.utc)),  # 15 days apart
+    ],
+)
+def test_occurred_at_on_another_day_than_occurred_on_is_refused(occurred_on: str, occurred_at: datetime) -> None:
+    assert violations_of(occurred_on=occurred_on, occurred_at=occurred_at) == [("occurred_at", "OCCURRED_AT_NOT_ON_OCCURRED_ON")]
 
 
 def test_occurred_at_without_a_time_zone_is_malformed() -> None:

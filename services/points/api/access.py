@@ -148,6 +148,7 @@ RPC_TABLE: Mapping[str, Rule] = {
     "/grpc.health.v1.Health/Check": Rule(roles=frozenset(), public=True),
     "/grpc.health.v1.Health/Watch": Rule(roles=frozenset(), public=True),
     "/grpc.health.v1.Health/List": Rule(roles=EVERYONE),  # lists every service: for callers only
+    "/grpc.reflection.v1.ServerReflection/ServerReflectionInfo": Rule(roles=EVERYONE),
     "/grpc.reflection.v1alpha.ServerReflection/ServerReflectionInfo": Rule(roles=EVERYONE),
 }
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import grpc
 
-from points.api.convert import explained_line_message
+from points.api.convert import explained_line_message, role_value, text_of_timestamp, timestamp_of_text
 from points.application.audit import AuditQueries
 from points.projections.audit_reads import AuditRow
 from points.v1 import audit_pb2, audit_pb2_grpc
@@ -19,12 +19,12 @@ def work_event_message(row: AuditRow) -> audit_pb2.AuditedWorkEvent:
         position=row.position,
         employee_id=row.employee_id,
         outlet_id=row.outlet_id,
-        role=row.role,
+        role=role_value(row.role),
         kind=row.kind,
         quantity=row.quantity,
         occurred_on=row.occurred_on,
-        occurred_time=row.occurred_at,
-        recorded_time=row.recorded_at,
+        occurred_time=timestamp_of_text(row.occurred_at),
+        recorded_time=timestamp_of_text(row.recorded_at),
         recorded_by=row.recorded_by,
         source=row.source,
         request_id=row.request_id,
@@ -43,7 +43,7 @@ def _correction(c: Sequence[object]) -> audit_pb2.Correction:
         request_id=str(request_id),
         reason=str(reason),
         corrected_by=str(by),
-        recorded_time=str(at),
+        recorded_time=timestamp_of_text(str(at)),
         kind=str(kind),
         quantity=str(quantity),
         occurred_on=str(occurred_on),
@@ -57,10 +57,8 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
 
     def ListWorkEvents(self, request: audit_pb2.ListWorkEventsRequest, context: grpc.ServicerContext) -> audit_pb2.ListWorkEventsResponse:
         """Work events with their history, filtered and paginated."""
-        filters = {
-            name: getattr(request, name)
-            for name in ("employee_id", "outlet_id", "recorded_by", "kind", "occurred_from", "occurred_to", "recorded_from", "recorded_to")
-        }
+        filters = {name: getattr(request, name) for name in ("employee_id", "outlet_id", "recorded_by", "kind", "occurred_from", "occurred_to")}
+        filters.update({name: text_of_timestamp(request, name) for name in ("recorded_from", "recorded_to")})
         rows, token = self.queries.list_work_events(
             filters=filters,
             newest_first=request.newest_first,
@@ -109,7 +107,7 @@ class AuditServicer(audit_pb2_grpc.AuditServiceServicer):
         return audit_pb2.ListAccessRecordsResponse(
             records=[
                 audit_pb2.AccessRecord(
-                    id=r.id, time=r.at, caller=r.caller, method=r.method, employee_id=r.employee_id,
+                    id=r.id, time=timestamp_of_text(r.at), caller=r.caller, method=r.method, employee_id=r.employee_id,
                     outlet_id=r.outlet_id, period=r.period, decision=r.decision, code=r.code,
                 )  # fmt: skip
                 for r in records

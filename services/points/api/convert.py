@@ -74,6 +74,17 @@ def timestamp(moment: datetime | None) -> Timestamp | None:
     return stamp
 
 
+def timestamp_of_text(text: str) -> Timestamp | None:
+    """A stored ISO 8601 instant ("2026-11-28T09:30:00.000000+00:00") as a Timestamp; empty -> unset."""
+    return timestamp(datetime.fromisoformat(text)) if text else None
+
+
+def text_of_timestamp(message: Message, field: str) -> str:
+    """A Timestamp field of a request as ISO 8601 UTC text for a filter; unset -> ""."""
+    moment = instant_or_none(message, field)
+    return moment.isoformat() if moment is not None else ""
+
+
 def iso(day: date | None) -> str:
     return day.isoformat() if day else ""
 
@@ -237,7 +248,7 @@ def pay_rules_message(rules: PayRules) -> policies_pb2.PayRules:
         rounding=rules.rounding,
         negative_months=rules.negative_months,
         point_values=[
-            policies_pb2.PayRules.PointValue(role=role, outlet_class=outlet_class, value=decimal_text(value))
+            policies_pb2.PayRules.PointValue(role=role_value(role), outlet_class=outlet_class, value=decimal_text(value))
             for role, by_class in sorted(rules.point_values.items())
             for outlet_class, value in sorted(by_class.items())
         ],
@@ -258,7 +269,7 @@ def ledger_entry_message(entry: LedgerEntry) -> balances_pb2.WatchLedgerResponse
         close = entry.close
         message.period_closed.CopyFrom(
             balances_pb2.PeriodClosed(
-                period=close.period, closed_by=close.closed_by, close_time=close.closed_at, proposed_by=close.proposed_by,
+                period=close.period, closed_by=close.closed_by, close_time=timestamp_of_text(close.closed_at), proposed_by=close.proposed_by,
                 reason=close.reason,
             )  # fmt: skip
         )

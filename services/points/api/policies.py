@@ -6,7 +6,7 @@ import grpc
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from points.api.auth import acting_caller
-from points.api.convert import decimal_text, pay_rules_message, proposal_message
+from points.api.convert import decimal_text, pay_rules_message, proposal_message, role_value
 from points.application import pages
 from points.application.policies import PolicyAdministration, RetroactiveImpact
 from points.domain.errors import Violations
@@ -36,7 +36,7 @@ def version_message(publication: Publication, policy: Policy | None, *, with_doc
     if policy is not None:
         for role in sorted(policy.roles.values(), key=lambda r: r.role):
             message.roles.add(
-                role=role.role,
+                role=role_value(role.role),
                 weights={d: decimal_text(w) for d, w in role.weights.items()},
                 rules=[
                     policies_pb2.PolicyRule(

@@ -40,7 +40,7 @@ from points.domain.values import (
     month_of,
 )
 from points.domain.work import WorkEvent
-from points.domain.scoring import ScoredWork, score_work, total_points
+from points.domain.scoring import ScoredWork, check_references, score_work, total_points
 from points.domain.work_request import WorkRequest
 from points.application.corrections import CorrectionUseCases
 from points.application.directory import DirectoryUseCases
@@ -158,7 +158,10 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
 
     def record_work_event(self, fields: WorkFields) -> WorkRecorded:
         """Records and scores one work event; a retry with the same request_id is a replay."""
-        request = self._parse(fields)
+        try:
+            request = self._parse(fields)
+        except InvalidRequest as error:
+            raise self._with_references(fields, error, {}, {}, self.policies()) from None
         earlier = self._unscoped_replay(request)
         if earlier is not None:
             return earlier
@@ -181,9 +184,13 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
         repeats: dict[int, int] = {}
         now = self.now()
         today = now.astimezone(self.business_timezone).date()
+        malformed: dict[int, InvalidRequest] = {}
         for i, item in enumerate(batch):
             try:
                 request = self._parse(item, now, today)
+            except InvalidRequest as e:
+                malformed[i] = e
+                continue
             except PointsError as e:
                 results[i] = e
                 continue
@@ -198,7 +205,13 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
                     reason="REQUEST_ID_REUSED",
                 )
 
-        stored, employees, outlets, catalog = self._stored_and_directory(list(requests.values()))
+        stored, employees, outlets, catalog = self._stored_and_directory(
+            list(requests.values()),
+            also_employees={batch[i].employee_id for i, e in malformed.items() if _well_formed(e, "employee_id", batch[i].employee_id)},
+            also_outlets={batch[i].outlet_id for i, e in malformed.items() if _well_formed(e, "outlet_id", batch[i].outlet_id)},
+        )
+        for i, error in malformed.items():
+            results[i] = self._with_references(batch[i], error, employees, outlets, catalog)
         new: dict[int, ScoredWork] = {}
         memo: dict[Any, Any] = {}  # scored lines, for this batch and its one catalog only
         for i, request in requests.items():
@@ -318,6 +331,7 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
             attributes=f.attributes,
             today=today or now.astimezone(self.business_timezone).date(),
             now=now,
+            zone=self.business_timezone,
             scope=f.scope,
         )
 
@@ -348,13 +362,14 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
         )
 
     def _stored_and_directory(
-        self, requests: Sequence[WorkRequest]
+        self, requests: Sequence[WorkRequest], *, also_employees: set[str] = frozenset(), also_outlets: set[str] = frozenset()  # type: ignore[assignment]
     ) -> tuple[dict[tuple[UUID, int], int], dict[str, Employee | None], dict[str, Outlet | None], PolicyCatalog]:
         """Which requests are stored already (their positions), and the employees, outlets and policy
         book the batch scores against, as stored now: one round trip, a second only when an employee
-        has moved to an outlet this process has not read yet."""
-        employee_uuids = {e: employee_id_of(e) for e in {r.employee_id for r in requests}}
-        outlet_ids = {r.outlet_id for r in requests if r.outlet_id}
+        has moved to an outlet this process has not read yet. `also_*`: the well-formed ids of the
+        batch's malformed items, looked up in the same round trip so their answers name every mistake."""
+        employee_uuids = {e: employee_id_of(e) for e in {r.employee_id for r in requests} | also_employees}
+        outlet_ids = {r.outlet_id for r in requests if r.outlet_id} | also_outlets
         # The outlets these employees were assigned to when last read: usually all the batch needs.
         for employee in self.latest.cached(list(employee_uuids.values())):
             outlet_ids |= {a.outlet_id for a in employee.assignments}
@@ -369,6 +384,39 @@ class PointsApplication(DirectoryUseCases, CorrectionUseCases, PolicyVersions, A
             outlet_ids |= missing
         outlets: dict[str, Outlet | None] = {o: found.get(outlet_id_of(o)) for o in outlet_ids}
         return stored, employees, outlets, self._catalog_of(found.get(policy_book_id()))
+
+    def _with_references(
+        self,
+        fields: WorkFields,
+        error: InvalidRequest,
+        employees: dict[str, Employee | None],
+        outlets: dict[str, Outlet | None],
+        policies: PolicyCatalog,
+    ) -> InvalidRequest:
+        """`error` (the request's format mistakes) with the directory and policy mistakes of its
+        well-formed fields added: one answer names them all. The caches are the batch's (or empty)."""
+        v = Violations()
+        v.items = list(error.violations)
+        employee_id = fields.employee_id if _well_formed(error, "employee_id", fields.employee_id) else None
+        if employee_id is not None and employee_id not in employees:
+            employees[employee_id] = self._get(employee_id_of(employee_id))
+
+        def find_outlet(outlet_id: str) -> Outlet | None:
+            if outlet_id not in outlets:
+                outlets[outlet_id] = self._get(outlet_id_of(outlet_id))
+            return outlets[outlet_id]
+
+        check_references(
+            v,
+            employee_id=employee_id,
+            employee=employees.get(employee_id) if employee_id is not None else None,
+            occurred_on=date.fromisoformat(fields.occurred_on) if _well_formed(error, "occurred_on", fields.occurred_on) else None,
+            kind=fields.kind if _well_formed(error, "kind", fields.kind) else None,
+            outlet_id=None if _has_violation(error, "outlet_id") else fields.outlet_id,
+            find_outlet=find_outlet,
+            policies=policies,
+        )
+        return InvalidRequest(v.items)
 
     def _unscoped_replay(self, request: WorkRequest, stored: Mapping[tuple[UUID, int], int] | None = None) -> WorkRecorded | None:
         """A retry of a write this caller made before request_ids were scoped by caller: the event
@@ -459,3 +507,12 @@ def _recorded(event: WorkEvent, position: int, replayed: bool) -> WorkRecorded:
 
 
 __all__ = ["InvalidRequest", "PointsApplication", "WorkFields"]
+
+
+def _has_violation(error: InvalidRequest, field: str) -> bool:
+    return any(v.field == field for v in error.violations)
+
+
+def _well_formed(error: InvalidRequest, field: str, value: str) -> bool:
+    """The request gave `field` and its format passed (so it can be looked up)."""
+    return bool(value) and not _has_violation(error, field)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_DOWN, ROUND_HALF_EVEN, ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
-from points.domain.values import OUTLET_CLASSES
+from points.domain.values import DECIMAL_TEXT, OUTLET_CLASSES
 
 ROUNDING = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "down": ROUND_DOWN}
 CARRY_FORWARD, PAY_NEGATIVE = NEGATIVE_MONTHS = ("carry_forward", "pay_negative")
@@ -133,7 +133,7 @@ def _point_values(doc: Any, roles: set[str], problems: list[tuple[str, str]]) ->
 def _value(raw: Any) -> Decimal | None:
     if isinstance(raw, bool) or not isinstance(raw, (int, Decimal, str)):
         return None
-    if isinstance(raw, str) and not raw.isascii():  # Decimal() also reads ١٢ and １２ as 12
+    if isinstance(raw, str) and not DECIMAL_TEXT.fullmatch(raw):  # the one decimal grammar: no "1e3", "+5", "١٢"
         return None
     try:
         number = Decimal(raw)

@@ -26,7 +26,7 @@ from typing import Any
 from points.domain.errors import PointsError
 from points.domain.pay import PayRules, pay_rules_from_document
 from points.domain.ranking import RankingRules, ranking_rules_from_document
-from points.domain.values import ISO_DATE, NAME, OUTLET_CLASSES
+from points.domain.values import DECIMAL_TEXT, ISO_DATE, NAME, OUTLET_CLASSES, ROLES
 
 POINTS_PLACES = 4  # every points figure in the service has four decimal places
 MAX_LINE_POINTS = Decimal(10) ** 10  # one line's points; the ledger sums exact integers of 10^-4 points in 64 bits
@@ -206,6 +206,8 @@ class Policy:
 def _decimal(value: Any) -> Decimal | None:
     if isinstance(value, bool):
         return None
+    if isinstance(value, str) and not DECIMAL_TEXT.fullmatch(value):
+        return None  # "1e3", "+5", " 2 ": a policy's numbers follow the API's one decimal grammar
     if isinstance(value, (int, Decimal, str)):
         try:
             number = Decimal(value)
@@ -224,6 +226,8 @@ def _role_from_document(
     where = f"roles.{role}"
     if not NAME.fullmatch(role):
         problems.append((where, "role names are lower_snake_case"))
+    elif role not in ROLES:
+        problems.append((where, f"unknown role (known: {', '.join(ROLES)})"))
     if not isinstance(doc, dict):
         problems.append((where, "a table with 'dimensions' and 'rules' is required"))
         return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import date
 from typing import Any
 from decimal import Decimal
 
@@ -112,3 +113,38 @@ def score_work(
         outlet_class=outlet.outlet_class,
         lines=lines,
     )
+
+
+def check_references(
+    v: Violations,
+    *,
+    employee_id: str | None,
+    employee: Employee | None,
+    occurred_on: date | None,
+    kind: str | None,
+    outlet_id: str | None,
+    find_outlet: Callable[[str], Outlet | None],
+    policies: PolicyCatalog,
+) -> None:
+    """The directory and policy checks score_work makes, for a request whose format is wrong
+    elsewhere, so that one answer names every mistake (format and reference together).
+
+    A field passed as None had a format mistake (already in `v`) and is not looked up; `outlet_id`
+    is "" when the request named none (the employee's outlet on the date is checked then).
+    """
+    if employee_id is not None and employee is None:
+        v.add("employee_id", "UNKNOWN_EMPLOYEE", f"no employee {employee_id!r} is registered")
+    assignment = employee.assignment_on(occurred_on) if employee is not None and occurred_on is not None else None
+    if employee is not None and occurred_on is not None and assignment is None:
+        v.add("occurred_on", "NOT_ASSIGNED_ON_DATE", f"employee {employee_id!r} has no assignment on {occurred_on.isoformat()}")
+    where = outlet_id or (assignment.outlet_id if assignment is not None and outlet_id is not None else "")
+    if where and find_outlet(where) is None:
+        v.add("outlet_id", "UNKNOWN_OUTLET", f"no outlet {where!r} is registered")
+    if (employee_id is not None and employee is None) or (employee is not None and occurred_on is not None and assignment is None):
+        return  # as score_work: no role on the date, so no policy question to ask
+    policy = policies.in_force(occurred_on) if occurred_on is not None else None
+    if occurred_on is not None and policy is None:
+        v.add("occurred_on", "NO_POLICY_IN_FORCE", f"no points policy is in force on {occurred_on.isoformat()}")
+    elif policy is not None and assignment is not None and kind is not None and kind not in policy.kinds_for(assignment.role):
+        known = ", ".join(policy.kinds_for(assignment.role)) or "none"
+        v.add("kind", "UNKNOWN_KIND", f"policy {policy.version} has no rule for kind {kind!r} in role {assignment.role} (known: {known})")

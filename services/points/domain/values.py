@@ -6,16 +6,24 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from datetime import date, datetime, timedelta, timezone
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 
 from points.domain.errors import Violations
 
 IDENTIFIER = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.\-]{0,63}$")
 REQUEST_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces
 NAME = re.compile(r"^[a-z][a-z0-9_]{0,63}$")  # policy names: kinds, roles, dimensions
+# The roles an employee can hold (the API's Role enum, lower case): a policy rule for any
+# other role could never score anything.
+ROLES = ("operations_supervisor", "service_manager", "outlet_head", "customer_manager")
 ISO_DATE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$")  # ASCII digits only: \d also matches ١٢ and １２
 CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f]")  # exactly Unicode's category Cc
 OUTLET_CLASSES = ("A", "B", "C")
+# The one grammar of a decimal string in the API and in policy documents: ASCII digits, an
+# optional leading '-', an optional '.' followed by digits. No exponent ("1e3"), no
+# underscores ("1_000"), no '+', no spaces, no other scripts' digits, no "NaN"/"Infinity":
+# Decimal() accepts all of those, so it only ever sees strings that passed this.
+DECIMAL_TEXT = re.compile(r"^-?[0-9]+(?:\.[0-9]+)?$")
 
 YEAR_MIN, YEAR_MAX = 1900, 9998  # dates and periods: a year past 9998 has no next month or year in Python's calendar
 QUANTITY_MAX = Decimal("1000000000")
@@ -113,16 +121,11 @@ def _parse_quantity(v: Violations, field: str, value: str) -> Decimal | None:
     if not value:
         v.add(field, "MISSING_QUANTITY", "quantity is required (a decimal string such as \"3\" or \"1.5\")")
         return None
-    quantity = None
-    if len(value) <= QUANTITY_LENGTH_MAX and value.isascii():  # Decimal() also reads ١٢ and １２ as 12
-        try:
-            quantity = Decimal(value)
-        except InvalidOperation:
-            pass
-    if quantity is None or not quantity.is_finite():
-        v.add(field, "MALFORMED_QUANTITY", f"{value[:40]!r} is not a decimal number")
+    if len(value) > QUANTITY_LENGTH_MAX or not DECIMAL_TEXT.fullmatch(value):
+        v.add(field, "MALFORMED_QUANTITY", f"{value[:40]!r} is not a decimal number (ASCII digits with an optional '.' and places, e.g. \"3\" or \"1.5\")")
         return None
-    if quantity < 0:
+    quantity = Decimal(value)
+    if value.startswith("-"):  # "-0" too: a quantity has no sign
         v.add(field, "NEGATIVE_QUANTITY", "quantity must not be negative; negative points come from the policy's rules")
         return None
     if quantity >= QUANTITY_MAX:

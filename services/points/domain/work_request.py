@@ -8,7 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 from uuid import UUID
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 
 
@@ -116,11 +116,13 @@ class WorkRequest:
         attributes: Mapping[str, str],
         today: date,
         now: datetime,
+        zone: tzinfo,
         scope: str = "",
     ) -> WorkRequest:
         """Checks every field on its own; raises InvalidRequest listing all mistakes.
 
-        `today` is the business date now (in the outlets' calendar), `now` the instant.
+        `today` is the business date now (in the outlets' calendar), `now` the instant, `zone`
+        the outlets' time zone, in which `occurred_at` must fall on `occurred_on`.
         """
         v = Violations()
         check_request_id(v, "request_id", request_id)
@@ -139,6 +141,12 @@ class WorkRequest:
             v.add("occurred_at", "MALFORMED_TIMESTAMP", "occurred_at must carry a time zone")
         elif occurred_at is not None and occurred_at > now + CLOCK_SKEW:
             v.add("occurred_at", "FUTURE_DATE", f"occurred_at {occurred_at.isoformat()} is in the future")
+        elif occurred_at is not None and day is not None and (local := occurred_at.astimezone(zone)).date() != day:
+            v.add(
+                "occurred_at",
+                "OCCURRED_AT_NOT_ON_OCCURRED_ON",
+                f"occurred_at is {local.isoformat()} in the outlets' time zone, not on the business date {day.isoformat()}",
+            )
         if outlet_id:
             check_identifier(v, "outlet_id", outlet_id, "outlet")
         if recorded_by:  # empty text is never too long and has no control characters

@@ -1,4 +1,8 @@
+import datetime
+
+from google.protobuf import timestamp_pb2 as _timestamp_pb2
 from points.v1 import balances_pb2 as _balances_pb2
+from points.v1 import directory_pb2 as _directory_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
 from google.protobuf import message as _message
@@ -27,13 +31,13 @@ class ListWorkEventsRequest(_message.Message):
     kind: str
     occurred_from: str
     occurred_to: str
-    recorded_from: str
-    recorded_to: str
+    recorded_from: _timestamp_pb2.Timestamp
+    recorded_to: _timestamp_pb2.Timestamp
     newest_first: bool
     page_size: int
     page_token: str
     min_position: int
-    def __init__(self, employee_id: _Optional[str] = ..., outlet_id: _Optional[str] = ..., recorded_by: _Optional[str] = ..., kind: _Optional[str] = ..., occurred_from: _Optional[str] = ..., occurred_to: _Optional[str] = ..., recorded_from: _Optional[str] = ..., recorded_to: _Optional[str] = ..., newest_first: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., min_position: _Optional[int] = ...) -> None: ...
+    def __init__(self, employee_id: _Optional[str] = ..., outlet_id: _Optional[str] = ..., recorded_by: _Optional[str] = ..., kind: _Optional[str] = ..., occurred_from: _Optional[str] = ..., occurred_to: _Optional[str] = ..., recorded_from: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_to: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., newest_first: _Optional[bool] = ..., page_size: _Optional[int] = ..., page_token: _Optional[str] = ..., min_position: _Optional[int] = ...) -> None: ...
 
 class Correction(_message.Message):
     __slots__ = ("position", "action", "request_id", "reason", "corrected_by", "recorded_time", "kind", "quantity", "occurred_on")
@@ -51,11 +55,11 @@ class Correction(_message.Message):
     request_id: str
     reason: str
     corrected_by: str
-    recorded_time: str
+    recorded_time: _timestamp_pb2.Timestamp
     kind: str
     quantity: str
     occurred_on: str
-    def __init__(self, position: _Optional[int] = ..., action: _Optional[str] = ..., request_id: _Optional[str] = ..., reason: _Optional[str] = ..., corrected_by: _Optional[str] = ..., recorded_time: _Optional[str] = ..., kind: _Optional[str] = ..., quantity: _Optional[str] = ..., occurred_on: _Optional[str] = ...) -> None: ...
+    def __init__(self, position: _Optional[int] = ..., action: _Optional[str] = ..., request_id: _Optional[str] = ..., reason: _Optional[str] = ..., corrected_by: _Optional[str] = ..., recorded_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., kind: _Optional[str] = ..., quantity: _Optional[str] = ..., occurred_on: _Optional[str] = ...) -> None: ...
 
 class AuditedWorkEvent(_message.Message):
     __slots__ = ("event_id", "position", "employee_id", "outlet_id", "role", "kind", "quantity", "occurred_on", "occurred_time", "recorded_time", "recorded_by", "source", "request_id", "attributes", "status", "lines", "corrections")
@@ -87,12 +91,12 @@ class AuditedWorkEvent(_message.Message):
     position: int
     employee_id: str
     outlet_id: str
-    role: str
+    role: _directory_pb2.Role
     kind: str
     quantity: str
     occurred_on: str
-    occurred_time: str
-    recorded_time: str
+    occurred_time: _timestamp_pb2.Timestamp
+    recorded_time: _timestamp_pb2.Timestamp
     recorded_by: str
     source: str
     request_id: str
@@ -100,7 +104,7 @@ class AuditedWorkEvent(_message.Message):
     status: str
     lines: _containers.RepeatedCompositeFieldContainer[_balances_pb2.ExplainedLine]
     corrections: _containers.RepeatedCompositeFieldContainer[Correction]
-    def __init__(self, event_id: _Optional[str] = ..., position: _Optional[int] = ..., employee_id: _Optional[str] = ..., outlet_id: _Optional[str] = ..., role: _Optional[str] = ..., kind: _Optional[str] = ..., quantity: _Optional[str] = ..., occurred_on: _Optional[str] = ..., occurred_time: _Optional[str] = ..., recorded_time: _Optional[str] = ..., recorded_by: _Optional[str] = ..., source: _Optional[str] = ..., request_id: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., status: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_balances_pb2.ExplainedLine, _Mapping]]] = ..., corrections: _Optional[_Iterable[_Union[Correction, _Mapping]]] = ...) -> None: ...
+    def __init__(self, event_id: _Optional[str] = ..., position: _Optional[int] = ..., employee_id: _Optional[str] = ..., outlet_id: _Optional[str] = ..., role: _Optional[_Union[_directory_pb2.Role, str]] = ..., kind: _Optional[str] = ..., quantity: _Optional[str] = ..., occurred_on: _Optional[str] = ..., occurred_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., recorded_by: _Optional[str] = ..., source: _Optional[str] = ..., request_id: _Optional[str] = ..., attributes: _Optional[_Mapping[str, str]] = ..., status: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_balances_pb2.ExplainedLine, _Mapping]]] = ..., corrections: _Optional[_Iterable[_Union[Correction, _Mapping]]] = ...) -> None: ...
 
 class ListWorkEventsResponse(_message.Message):
     __slots__ = ("work_events", "next_page_token")
@@ -190,7 +194,7 @@ class AccessRecord(_message.Message):
     DECISION_FIELD_NUMBER: _ClassVar[int]
     CODE_FIELD_NUMBER: _ClassVar[int]
     id: int
-    time: str
+    time: _timestamp_pb2.Timestamp
     caller: str
     method: str
     employee_id: str
@@ -198,7 +202,7 @@ class AccessRecord(_message.Message):
     period: str
     decision: str
     code: str
-    def __init__(self, id: _Optional[int] = ..., time: _Optional[str] = ..., caller: _Optional[str] = ..., method: _Optional[str] = ..., employee_id: _Optional[str] = ..., outlet_id: _Optional[str] = ..., period: _Optional[str] = ..., decision: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
+    def __init__(self, id: _Optional[int] = ..., time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., caller: _Optional[str] = ..., method: _Optional[str] = ..., employee_id: _Optional[str] = ..., outlet_id: _Optional[str] = ..., period: _Optional[str] = ..., decision: _Optional[str] = ..., code: _Optional[str] = ...) -> None: ...
 
 class ListAccessRecordsResponse(_message.Message):
     __slots__ = ("records", "next_page_token")

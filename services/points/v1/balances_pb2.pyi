@@ -236,10 +236,10 @@ class PeriodClosed(_message.Message):
     REASON_FIELD_NUMBER: _ClassVar[int]
     period: str
     closed_by: str
-    close_time: str
+    close_time: _timestamp_pb2.Timestamp
     proposed_by: str
     reason: str
-    def __init__(self, period: _Optional[str] = ..., closed_by: _Optional[str] = ..., close_time: _Optional[str] = ..., proposed_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
+    def __init__(self, period: _Optional[str] = ..., closed_by: _Optional[str] = ..., close_time: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., proposed_by: _Optional[str] = ..., reason: _Optional[str] = ...) -> None: ...
 
 class PayRulesPublished(_message.Message):
     __slots__ = ("policy_version", "effective_from", "rules")

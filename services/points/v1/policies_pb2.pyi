@@ -1,6 +1,7 @@
 import datetime
 
 from google.protobuf import timestamp_pb2 as _timestamp_pb2
+from points.v1 import directory_pb2 as _directory_pb2
 from points.v1 import periods_pb2 as _periods_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf import descriptor as _descriptor
@@ -17,10 +18,10 @@ class PayRules(_message.Message):
         ROLE_FIELD_NUMBER: _ClassVar[int]
         OUTLET_CLASS_FIELD_NUMBER: _ClassVar[int]
         VALUE_FIELD_NUMBER: _ClassVar[int]
-        role: str
+        role: _directory_pb2.Role
         outlet_class: str
         value: str
-        def __init__(self, role: _Optional[str] = ..., outlet_class: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
+        def __init__(self, role: _Optional[_Union[_directory_pb2.Role, str]] = ..., outlet_class: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     CURRENCY_FIELD_NUMBER: _ClassVar[int]
     DECIMAL_PLACES_FIELD_NUMBER: _ClassVar[int]
     ROUNDING_FIELD_NUMBER: _ClassVar[int]
@@ -93,10 +94,10 @@ class RolePolicy(_message.Message):
     ROLE_FIELD_NUMBER: _ClassVar[int]
     WEIGHTS_FIELD_NUMBER: _ClassVar[int]
     RULES_FIELD_NUMBER: _ClassVar[int]
-    role: str
+    role: _directory_pb2.Role
     weights: _containers.ScalarMap[str, str]
     rules: _containers.RepeatedCompositeFieldContainer[PolicyRule]
-    def __init__(self, role: _Optional[str] = ..., weights: _Optional[_Mapping[str, str]] = ..., rules: _Optional[_Iterable[_Union[PolicyRule, _Mapping]]] = ...) -> None: ...
+    def __init__(self, role: _Optional[_Union[_directory_pb2.Role, str]] = ..., weights: _Optional[_Mapping[str, str]] = ..., rules: _Optional[_Iterable[_Union[PolicyRule, _Mapping]]] = ...) -> None: ...
 
 class PolicyVersion(_message.Message):
     __slots__ = ("version", "effective_from", "digest", "published_by", "reason", "publish_time", "document", "roles", "pay")

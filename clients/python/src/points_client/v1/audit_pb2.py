@@ -22,10 +22,12 @@ _runtime_version.ValidateProtobufRuntimeVersion(
 _sym_db = _symbol_database.Default()
 
 
+from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
 from points_client.v1 import balances_pb2 as points_dot_v1_dot_balances__pb2
+from points_client.v1 import directory_pb2 as points_dot_v1_dot_directory__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15points/v1/audit.proto\x12\tpoints.v1\x1a\x18points/v1/balances.proto\"\x8d\x02\n\x15ListWorkEventsRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x11\n\toutlet_id\x18\x02 \x01(\t\x12\x13\n\x0brecorded_by\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x15\n\roccurred_from\x18\x05 \x01(\t\x12\x13\n\x0boccurred_to\x18\x06 \x01(\t\x12\x15\n\rrecorded_from\x18\x07 \x01(\t\x12\x13\n\x0brecorded_to\x18\x08 \x01(\t\x12\x14\n\x0cnewest_first\x18\t \x01(\x08\x12\x11\n\tpage_size\x18\n \x01(\x05\x12\x12\n\npage_token\x18\x0b \x01(\t\x12\x14\n\x0cmin_position\x18\x0c \x01(\x03\"\xb4\x01\n\nCorrection\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x14\n\x0c\x63orrected_by\x18\x05 \x01(\t\x12\x15\n\rrecorded_time\x18\x06 \x01(\t\x12\x0c\n\x04kind\x18\x07 \x01(\t\x12\x10\n\x08quantity\x18\x08 \x01(\t\x12\x13\n\x0boccurred_on\x18\t \x01(\t\"\xe1\x03\n\x10\x41uditedWorkEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x13\n\x0b\x65mployee_id\x18\x03 \x01(\t\x12\x11\n\toutlet_id\x18\x04 \x01(\t\x12\x0c\n\x04role\x18\x05 \x01(\t\x12\x0c\n\x04kind\x18\x06 \x01(\t\x12\x10\n\x08quantity\x18\x07 \x01(\t\x12\x13\n\x0boccurred_on\x18\x08 \x01(\t\x12\x15\n\roccurred_time\x18\t \x01(\t\x12\x15\n\rrecorded_time\x18\n \x01(\t\x12\x13\n\x0brecorded_by\x18\x0b \x01(\t\x12\x0e\n\x06source\x18\x0c \x01(\t\x12\x12\n\nrequest_id\x18\r \x01(\t\x12?\n\nattributes\x18\x0e \x03(\x0b\x32+.points.v1.AuditedWorkEvent.AttributesEntry\x12\x0e\n\x06status\x18\x0f \x01(\t\x12\'\n\x05lines\x18\x10 \x03(\x0b\x32\x18.points.v1.ExplainedLine\x12*\n\x0b\x63orrections\x18\x11 \x03(\x0b\x32\x15.points.v1.Correction\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\x16ListWorkEventsResponse\x12\x30\n\x0bwork_events\x18\x01 \x03(\x0b\x32\x1b.points.v1.AuditedWorkEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"=\n\x13GetWorkEventRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x14\n\x0cmin_position\x18\x02 \x01(\x03\"G\n\x14GetWorkEventResponse\x12/\n\nwork_event\x18\x01 \x01(\x0b\x32\x1b.points.v1.AuditedWorkEvent\"A\n\x13VerifyLedgerRequest\x12\x15\n\rfrom_position\x18\x01 \x01(\x03\x12\x13\n\x0bto_position\x18\x02 \x01(\x03\"\xa5\x01\n\x14VerifyLedgerResponse\x12\x10\n\x08verified\x18\x01 \x01(\x08\x12\x0f\n\x07\x63hecked\x18\x02 \x01(\x03\x12\x15\n\rfrom_position\x18\x03 \x01(\x03\x12\x13\n\x0bto_position\x18\x04 \x01(\x03\x12\x11\n\thead_hash\x18\x05 \x01(\t\x12\x1a\n\x12\x66irst_bad_position\x18\x06 \x01(\x03\x12\x0f\n\x07problem\x18\x07 \x01(\t\"\x16\n\x14GetLedgerHeadRequest\"7\n\x15GetLedgerHeadResponse\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x0c\n\x04hash\x18\x02 \x01(\t\"\x89\x01\n\x18ListAccessRecordsRequest\x12\x0e\n\x06\x63\x61ller\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x03 \x01(\t\x12\x14\n\x0cnewest_first\x18\x04 \x01(\x08\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"\xa0\x01\n\x0c\x41\x63\x63\x65ssRecord\x12\n\n\x02id\x18\x01 \x01(\x03\x12\x0c\n\x04time\x18\x02 \x01(\t\x12\x0e\n\x06\x63\x61ller\x18\x03 \x01(\t\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x05 \x01(\t\x12\x11\n\toutlet_id\x18\x06 \x01(\t\x12\x0e\n\x06period\x18\x07 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x08 \x01(\t\x12\x0c\n\x04\x63ode\x18\t \x01(\t\"^\n\x19ListAccessRecordsResponse\x12(\n\x07records\x18\x01 \x03(\x0b\x32\x17.points.v1.AccessRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xbb\x03\n\x0c\x41uditService\x12U\n\x0eListWorkEvents\x12 .points.v1.ListWorkEventsRequest\x1a!.points.v1.ListWorkEventsResponse\x12O\n\x0cGetWorkEvent\x12\x1e.points.v1.GetWorkEventRequest\x1a\x1f.points.v1.GetWorkEventResponse\x12O\n\x0cVerifyLedger\x12\x1e.points.v1.VerifyLedgerRequest\x1a\x1f.points.v1.VerifyLedgerResponse\x12R\n\rGetLedgerHead\x12\x1f.points.v1.GetLedgerHeadRequest\x1a .points.v1.GetLedgerHeadResponse\x12^\n\x11ListAccessRecords\x12#.points.v1.ListAccessRecordsRequest\x1a$.points.v1.ListAccessRecordsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x15points/v1/audit.proto\x12\tpoints.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x18points/v1/balances.proto\x1a\x19points/v1/directory.proto\"\xc5\x02\n\x15ListWorkEventsRequest\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x11\n\toutlet_id\x18\x02 \x01(\t\x12\x13\n\x0brecorded_by\x18\x03 \x01(\t\x12\x0c\n\x04kind\x18\x04 \x01(\t\x12\x15\n\roccurred_from\x18\x05 \x01(\t\x12\x13\n\x0boccurred_to\x18\x06 \x01(\t\x12\x31\n\rrecorded_from\x18\x07 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12/\n\x0brecorded_to\x18\x08 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x14\n\x0cnewest_first\x18\t \x01(\x08\x12\x11\n\tpage_size\x18\n \x01(\x05\x12\x12\n\npage_token\x18\x0b \x01(\t\x12\x14\n\x0cmin_position\x18\x0c \x01(\x03\"\xd0\x01\n\nCorrection\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x0e\n\x06\x61\x63tion\x18\x02 \x01(\t\x12\x12\n\nrequest_id\x18\x03 \x01(\t\x12\x0e\n\x06reason\x18\x04 \x01(\t\x12\x14\n\x0c\x63orrected_by\x18\x05 \x01(\t\x12\x31\n\rrecorded_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0c\n\x04kind\x18\x07 \x01(\t\x12\x10\n\x08quantity\x18\x08 \x01(\t\x12\x13\n\x0boccurred_on\x18\t \x01(\t\"\xaa\x04\n\x10\x41uditedWorkEvent\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x13\n\x0b\x65mployee_id\x18\x03 \x01(\t\x12\x11\n\toutlet_id\x18\x04 \x01(\t\x12\x1d\n\x04role\x18\x05 \x01(\x0e\x32\x0f.points.v1.Role\x12\x0c\n\x04kind\x18\x06 \x01(\t\x12\x10\n\x08quantity\x18\x07 \x01(\t\x12\x13\n\x0boccurred_on\x18\x08 \x01(\t\x12\x31\n\roccurred_time\x18\t \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x31\n\rrecorded_time\x18\n \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x13\n\x0brecorded_by\x18\x0b \x01(\t\x12\x0e\n\x06source\x18\x0c \x01(\t\x12\x12\n\nrequest_id\x18\r \x01(\t\x12?\n\nattributes\x18\x0e \x03(\x0b\x32+.points.v1.AuditedWorkEvent.AttributesEntry\x12\x0e\n\x06status\x18\x0f \x01(\t\x12\'\n\x05lines\x18\x10 \x03(\x0b\x32\x18.points.v1.ExplainedLine\x12*\n\x0b\x63orrections\x18\x11 \x03(\x0b\x32\x15.points.v1.Correction\x1a\x31\n\x0f\x41ttributesEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"c\n\x16ListWorkEventsResponse\x12\x30\n\x0bwork_events\x18\x01 \x03(\x0b\x32\x1b.points.v1.AuditedWorkEvent\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"=\n\x13GetWorkEventRequest\x12\x10\n\x08\x65vent_id\x18\x01 \x01(\t\x12\x14\n\x0cmin_position\x18\x02 \x01(\x03\"G\n\x14GetWorkEventResponse\x12/\n\nwork_event\x18\x01 \x01(\x0b\x32\x1b.points.v1.AuditedWorkEvent\"A\n\x13VerifyLedgerRequest\x12\x15\n\rfrom_position\x18\x01 \x01(\x03\x12\x13\n\x0bto_position\x18\x02 \x01(\x03\"\xa5\x01\n\x14VerifyLedgerResponse\x12\x10\n\x08verified\x18\x01 \x01(\x08\x12\x0f\n\x07\x63hecked\x18\x02 \x01(\x03\x12\x15\n\rfrom_position\x18\x03 \x01(\x03\x12\x13\n\x0bto_position\x18\x04 \x01(\x03\x12\x11\n\thead_hash\x18\x05 \x01(\t\x12\x1a\n\x12\x66irst_bad_position\x18\x06 \x01(\x03\x12\x0f\n\x07problem\x18\x07 \x01(\t\"\x16\n\x14GetLedgerHeadRequest\"7\n\x15GetLedgerHeadResponse\x12\x10\n\x08position\x18\x01 \x01(\x03\x12\x0c\n\x04hash\x18\x02 \x01(\t\"\x89\x01\n\x18ListAccessRecordsRequest\x12\x0e\n\x06\x63\x61ller\x18\x01 \x01(\t\x12\x0e\n\x06method\x18\x02 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x03 \x01(\t\x12\x14\n\x0cnewest_first\x18\x04 \x01(\x08\x12\x11\n\tpage_size\x18\x05 \x01(\x05\x12\x12\n\npage_token\x18\x06 \x01(\t\"\xbc\x01\n\x0c\x41\x63\x63\x65ssRecord\x12\n\n\x02id\x18\x01 \x01(\x03\x12(\n\x04time\x18\x02 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x0e\n\x06\x63\x61ller\x18\x03 \x01(\t\x12\x0e\n\x06method\x18\x04 \x01(\t\x12\x13\n\x0b\x65mployee_id\x18\x05 \x01(\t\x12\x11\n\toutlet_id\x18\x06 \x01(\t\x12\x0e\n\x06period\x18\x07 \x01(\t\x12\x10\n\x08\x64\x65\x63ision\x18\x08 \x01(\t\x12\x0c\n\x04\x63ode\x18\t \x01(\t\"^\n\x19ListAccessRecordsResponse\x12(\n\x07records\x18\x01 \x03(\x0b\x32\x17.points.v1.AccessRecord\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t2\xbb\x03\n\x0c\x41uditService\x12U\n\x0eListWorkEvents\x12 .points.v1.ListWorkEventsRequest\x1a!.points.v1.ListWorkEventsResponse\x12O\n\x0cGetWorkEvent\x12\x1e.points.v1.GetWorkEventRequest\x1a\x1f.points.v1.GetWorkEventResponse\x12O\n\x0cVerifyLedger\x12\x1e.points.v1.VerifyLedgerRequest\x1a\x1f.points.v1.VerifyLedgerResponse\x12R\n\rGetLedgerHead\x12\x1f.points.v1.GetLedgerHeadRequest\x1a .points.v1.GetLedgerHeadResponse\x12^\n\x11ListAccessRecords\x12#.points.v1.ListAccessRecordsRequest\x1a$.points.v1.ListAccessRecordsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -34,34 +36,34 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_AUDITEDWORKEVENT_ATTRIBUTESENTRY']._loaded_options = None
   _globals['_AUDITEDWORKEVENT_ATTRIBUTESENTRY']._serialized_options = b'8\001'
-  _globals['_LISTWORKEVENTSREQUEST']._serialized_start=63
-  _globals['_LISTWORKEVENTSREQUEST']._serialized_end=332
-  _globals['_CORRECTION']._serialized_start=335
-  _globals['_CORRECTION']._serialized_end=515
-  _globals['_AUDITEDWORKEVENT']._serialized_start=518
-  _globals['_AUDITEDWORKEVENT']._serialized_end=999
-  _globals['_AUDITEDWORKEVENT_ATTRIBUTESENTRY']._serialized_start=950
-  _globals['_AUDITEDWORKEVENT_ATTRIBUTESENTRY']._serialized_end=999
-  _globals['_LISTWORKEVENTSRESPONSE']._serialized_start=1001
-  _globals['_LISTWORKEVENTSRESPONSE']._serialized_end=1100
-  _globals['_GETWORKEVENTREQUEST']._serialized_start=1102
-  _globals['_GETWORKEVENTREQUEST']._serialized_end=1163
-  _globals['_GETWORKEVENTRESPONSE']._serialized_start=1165
-  _globals['_GETWORKEVENTRESPONSE']._serialized_end=1236
-  _globals['_VERIFYLEDGERREQUEST']._serialized_start=1238
-  _globals['_VERIFYLEDGERREQUEST']._serialized_end=1303
-  _globals['_VERIFYLEDGERRESPONSE']._serialized_start=1306
-  _globals['_VERIFYLEDGERRESPONSE']._serialized_end=1471
-  _globals['_GETLEDGERHEADREQUEST']._serialized_start=1473
-  _globals['_GETLEDGERHEADREQUEST']._serialized_end=1495
-  _globals['_GETLEDGERHEADRESPONSE']._serialized_start=1497
-  _globals['_GETLEDGERHEADRESPONSE']._serialized_end=1552
-  _globals['_LISTACCESSRECORDSREQUEST']._serialized_start=1555
-  _globals['_LISTACCESSRECORDSREQUEST']._serialized_end=1692
-  _globals['_ACCESSRECORD']._serialized_start=1695
-  _globals['_ACCESSRECORD']._serialized_end=1855
-  _globals['_LISTACCESSRECORDSRESPONSE']._serialized_start=1857
-  _globals['_LISTACCESSRECORDSRESPONSE']._serialized_end=1951
-  _globals['_AUDITSERVICE']._serialized_start=1954
-  _globals['_AUDITSERVICE']._serialized_end=2397
+  _globals['_LISTWORKEVENTSREQUEST']._serialized_start=123
+  _globals['_LISTWORKEVENTSREQUEST']._serialized_end=448
+  _globals['_CORRECTION']._serialized_start=451
+  _globals['_CORRECTION']._serialized_end=659
+  _globals['_AUDITEDWORKEVENT']._serialized_start=662
+  _globals['_AUDITEDWORKEVENT']._serialized_end=1216
+  _globals['_AUDITEDWORKEVENT_ATTRIBUTESENTRY']._serialized_start=1167
+  _globals['_AUDITEDWORKEVENT_ATTRIBUTESENTRY']._serialized_end=1216
+  _globals['_LISTWORKEVENTSRESPONSE']._serialized_start=1218
+  _globals['_LISTWORKEVENTSRESPONSE']._serialized_end=1317
+  _globals['_GETWORKEVENTREQUEST']._serialized_start=1319
+  _globals['_GETWORKEVENTREQUEST']._serialized_end=1380
+  _globals['_GETWORKEVENTRESPONSE']._serialized_start=1382
+  _globals['_GETWORKEVENTRESPONSE']._serialized_end=1453
+  _globals['_VERIFYLEDGERREQUEST']._serialized_start=1455
+  _globals['_VERIFYLEDGERREQUEST']._serialized_end=1520
+  _globals['_VERIFYLEDGERRESPONSE']._serialized_start=1523
+  _globals['_VERIFYLEDGERRESPONSE']._serialized_end=1688
+  _globals['_GETLEDGERHEADREQUEST']._serialized_start=1690
+  _globals['_GETLEDGERHEADREQUEST']._serialized_end=1712
+  _globals['_GETLEDGERHEADRESPONSE']._serialized_start=1714
+  _globals['_GETLEDGERHEADRESPONSE']._serialized_end=1769
+  _globals['_LISTACCESSRECORDSREQUEST']._serialized_start=1772
+  _globals['_LISTACCESSRECORDSREQUEST']._serialized_end=1909
+  _globals['_ACCESSRECORD']._serialized_start=1912
+  _globals['_ACCESSRECORD']._serialized_end=2100
+  _globals['_LISTACCESSRECORDSRESPONSE']._serialized_start=2102
+  _globals['_LISTACCESSRECORDSRESPONSE']._serialized_end=2196
+  _globals['_AUDITSERVICE']._serialized_start=2199
+  _globals['_AUDITSERVICE']._serialized_end=2642
 # @@protoc_insertion_point(module_scope)

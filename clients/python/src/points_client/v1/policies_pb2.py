@@ -23,10 +23,11 @@ _sym_db = _symbol_database.Default()
 
 
 from google.protobuf import timestamp_pb2 as google_dot_protobuf_dot_timestamp__pb2
+from points_client.v1 import directory_pb2 as points_dot_v1_dot_directory__pb2
 from points_client.v1 import periods_pb2 as points_dot_v1_dot_periods__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18points/v1/policies.proto\x12\tpoints.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x17points/v1/periods.proto\"\xd6\x01\n\x08PayRules\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x65\x63imal_places\x18\x02 \x01(\x05\x12\x10\n\x08rounding\x18\x03 \x01(\t\x12\x17\n\x0fnegative_months\x18\x04 \x01(\t\x12\x34\n\x0cpoint_values\x18\x05 \x03(\x0b\x32\x1e.points.v1.PayRules.PointValue\x1a?\n\nPointValue\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x14\n\x0coutlet_class\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"{\n\x14PublishPolicyRequest\x12\x10\n\x08\x64ocument\x18\x01 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x14\n\x0cpublished_by\x18\x04 \x01(\t\x12\x13\n\x0bsource_name\x18\x05 \x01(\t\"\xd1\x02\n\nPolicyRule\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x11\n\tdimension\x18\x03 \x01(\t\x12\x17\n\x0fpoints_per_unit\x18\x04 \x01(\t\x12-\n\x04when\x18\x05 \x03(\x0b\x32\x1f.points.v1.PolicyRule.WhenEntry\x12;\n\x0bmultipliers\x18\x06 \x03(\x0b\x32&.points.v1.PolicyRule.MultipliersEntry\x12\x13\n\x0b\x63\x61p_per_day\x18\x07 \x01(\t\x12\x16\n\x0e\x63\x61p_per_period\x18\x08 \x01(\t\x1a+\n\tWhenEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10MultipliersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xa5\x01\n\nRolePolicy\x12\x0c\n\x04role\x18\x01 \x01(\t\x12\x33\n\x07weights\x18\x02 \x03(\x0b\x32\".points.v1.RolePolicy.WeightsEntry\x12$\n\x05rules\x18\x03 \x03(\x0b\x32\x15.points.v1.PolicyRule\x1a.\n\x0cWeightsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xfa\x01\n\rPolicyVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x02 \x01(\t\x12\x0e\n\x06\x64igest\x18\x03 \x01(\t\x12\x14\n\x0cpublished_by\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x30\n\x0cpublish_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64ocument\x18\x07 \x01(\t\x12$\n\x05roles\x18\x08 \x03(\x0b\x32\x15.points.v1.RolePolicy\x12 \n\x03pay\x18\t \x01(\x0b\x32\x13.points.v1.PayRules\"\xde\x01\n\x11RetroactiveImpact\x12\x0e\n\x06\x65vents\x18\x01 \x01(\x03\x12>\n\x08\x62\x61lances\x18\x02 \x03(\x0b\x32,.points.v1.RetroactiveImpact.AffectedBalance\x12\x11\n\ttruncated\x18\x03 \x01(\x08\x1a\x66\n\x0f\x41\x66\x66\x65\x63tedBalance\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x15\n\rbooked_points\x18\x03 \x01(\t\x12\x17\n\x0frescored_points\x18\x04 \x01(\t\"\x93\x01\n\x15PublishPolicyResponse\x12(\n\x06policy\x18\x01 \x01(\x0b\x32\x18.points.v1.PolicyVersion\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08\x12,\n\x06impact\x18\x04 \x01(\x0b\x32\x1c.points.v1.RetroactiveImpact\"8\n\x10GetPolicyRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x13\n\x0bin_force_on\x18\x02 \x01(\t\"=\n\x11GetPolicyResponse\x12(\n\x06policy\x18\x01 \x01(\x0b\x32\x18.points.v1.PolicyVersion\"<\n\x13ListPoliciesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x14ListPoliciesResponse\x12*\n\x08policies\x18\x01 \x03(\x0b\x32\x18.points.v1.PolicyVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"e\n\x18RecalculatePointsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x14\n\x0crequested_by\x18\x04 \x01(\t\"O\n\x19RecalculatePointsResponse\x12\x0e\n\x06\x65vents\x18\x01 \x01(\x03\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08\"g\n\x1bProposeRecalculationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0bproposed_by\x18\x04 \x01(\t\"E\n\x1cProposeRecalculationResponse\x12%\n\x08proposal\x18\x01 \x01(\x0b\x32\x13.points.v1.Proposal\"W\n\x1b\x41pproveRecalculationRequest\x12\x13\n\x0bproposal_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61pproved_by\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"y\n\x1c\x41pproveRecalculationResponse\x12%\n\x08proposal\x18\x01 \x01(\x0b\x32\x13.points.v1.Proposal\x12\x0e\n\x06\x65vents\x18\x02 \x01(\x03\x12\x10\n\x08position\x18\x03 \x01(\x03\x12\x10\n\x08replayed\x18\x04 \x01(\x08\"Y\n\x1cWithdrawRecalculationRequest\x12\x13\n\x0bproposal_id\x18\x01 \x01(\t\x12\x14\n\x0cwithdrawn_by\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"F\n\x1dWithdrawRecalculationResponse\x12%\n\x08proposal\x18\x01 \x01(\x0b\x32\x13.points.v1.Proposal\"B\n\x19ListRecalculationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\xdc\x01\n\x1aListRecalculationsResponse\x12K\n\x0erecalculations\x18\x01 \x03(\x0b\x32\x33.points.v1.ListRecalculationsResponse.Recalculation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x1aX\n\rRecalculation\x12%\n\x08proposal\x18\x01 \x01(\x0b\x32\x13.points.v1.Proposal\x12\x10\n\x08\x66inished\x18\x02 \x01(\x08\x12\x0e\n\x06\x65vents\x18\x03 \x01(\x03\x32\xfd\x05\n\rPolicyService\x12R\n\rPublishPolicy\x12\x1f.points.v1.PublishPolicyRequest\x1a .points.v1.PublishPolicyResponse\x12\x46\n\tGetPolicy\x12\x1b.points.v1.GetPolicyRequest\x1a\x1c.points.v1.GetPolicyResponse\x12O\n\x0cListPolicies\x12\x1e.points.v1.ListPoliciesRequest\x1a\x1f.points.v1.ListPoliciesResponse\x12^\n\x11RecalculatePoints\x12#.points.v1.RecalculatePointsRequest\x1a$.points.v1.RecalculatePointsResponse\x12g\n\x14ProposeRecalculation\x12&.points.v1.ProposeRecalculationRequest\x1a\'.points.v1.ProposeRecalculationResponse\x12g\n\x14\x41pproveRecalculation\x12&.points.v1.ApproveRecalculationRequest\x1a\'.points.v1.ApproveRecalculationResponse\x12j\n\x15WithdrawRecalculation\x12\'.points.v1.WithdrawRecalculationRequest\x1a(.points.v1.WithdrawRecalculationResponse\x12\x61\n\x12ListRecalculations\x12$.points.v1.ListRecalculationsRequest\x1a%.points.v1.ListRecalculationsResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n\x18points/v1/policies.proto\x12\tpoints.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x19points/v1/directory.proto\x1a\x17points/v1/periods.proto\"\xe7\x01\n\x08PayRules\x12\x10\n\x08\x63urrency\x18\x01 \x01(\t\x12\x16\n\x0e\x64\x65\x63imal_places\x18\x02 \x01(\x05\x12\x10\n\x08rounding\x18\x03 \x01(\t\x12\x17\n\x0fnegative_months\x18\x04 \x01(\t\x12\x34\n\x0cpoint_values\x18\x05 \x03(\x0b\x32\x1e.points.v1.PayRules.PointValue\x1aP\n\nPointValue\x12\x1d\n\x04role\x18\x01 \x01(\x0e\x32\x0f.points.v1.Role\x12\x14\n\x0coutlet_class\x18\x02 \x01(\t\x12\r\n\x05value\x18\x03 \x01(\t\"{\n\x14PublishPolicyRequest\x12\x10\n\x08\x64ocument\x18\x01 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x14\n\x0cpublished_by\x18\x04 \x01(\t\x12\x13\n\x0bsource_name\x18\x05 \x01(\t\"\xd1\x02\n\nPolicyRule\x12\x0f\n\x07rule_id\x18\x01 \x01(\t\x12\x0c\n\x04kind\x18\x02 \x01(\t\x12\x11\n\tdimension\x18\x03 \x01(\t\x12\x17\n\x0fpoints_per_unit\x18\x04 \x01(\t\x12-\n\x04when\x18\x05 \x03(\x0b\x32\x1f.points.v1.PolicyRule.WhenEntry\x12;\n\x0bmultipliers\x18\x06 \x03(\x0b\x32&.points.v1.PolicyRule.MultipliersEntry\x12\x13\n\x0b\x63\x61p_per_day\x18\x07 \x01(\t\x12\x16\n\x0e\x63\x61p_per_period\x18\x08 \x01(\t\x1a+\n\tWhenEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x1a\x32\n\x10MultipliersEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xb6\x01\n\nRolePolicy\x12\x1d\n\x04role\x18\x01 \x01(\x0e\x32\x0f.points.v1.Role\x12\x33\n\x07weights\x18\x02 \x03(\x0b\x32\".points.v1.RolePolicy.WeightsEntry\x12$\n\x05rules\x18\x03 \x03(\x0b\x32\x15.points.v1.PolicyRule\x1a.\n\x0cWeightsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"\xfa\x01\n\rPolicyVersion\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x16\n\x0e\x65\x66\x66\x65\x63tive_from\x18\x02 \x01(\t\x12\x0e\n\x06\x64igest\x18\x03 \x01(\t\x12\x14\n\x0cpublished_by\x18\x04 \x01(\t\x12\x0e\n\x06reason\x18\x05 \x01(\t\x12\x30\n\x0cpublish_time\x18\x06 \x01(\x0b\x32\x1a.google.protobuf.Timestamp\x12\x10\n\x08\x64ocument\x18\x07 \x01(\t\x12$\n\x05roles\x18\x08 \x03(\x0b\x32\x15.points.v1.RolePolicy\x12 \n\x03pay\x18\t \x01(\x0b\x32\x13.points.v1.PayRules\"\xde\x01\n\x11RetroactiveImpact\x12\x0e\n\x06\x65vents\x18\x01 \x01(\x03\x12>\n\x08\x62\x61lances\x18\x02 \x03(\x0b\x32,.points.v1.RetroactiveImpact.AffectedBalance\x12\x11\n\ttruncated\x18\x03 \x01(\x08\x1a\x66\n\x0f\x41\x66\x66\x65\x63tedBalance\x12\x13\n\x0b\x65mployee_id\x18\x01 \x01(\t\x12\x0e\n\x06period\x18\x02 \x01(\t\x12\x15\n\rbooked_points\x18\x03 \x01(\t\x12\x17\n\x0frescored_points\x18\x04 \x01(\t\"\x93\x01\n\x15PublishPolicyResponse\x12(\n\x06policy\x18\x01 \x01(\x0b\x32\x18.points.v1.PolicyVersion\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08\x12,\n\x06impact\x18\x04 \x01(\x0b\x32\x1c.points.v1.RetroactiveImpact\"8\n\x10GetPolicyRequest\x12\x0f\n\x07version\x18\x01 \x01(\t\x12\x13\n\x0bin_force_on\x18\x02 \x01(\t\"=\n\x11GetPolicyResponse\x12(\n\x06policy\x18\x01 \x01(\x0b\x32\x18.points.v1.PolicyVersion\"<\n\x13ListPoliciesRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"[\n\x14ListPoliciesResponse\x12*\n\x08policies\x18\x01 \x03(\x0b\x32\x18.points.v1.PolicyVersion\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\"e\n\x18RecalculatePointsRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x14\n\x0crequested_by\x18\x04 \x01(\t\"O\n\x19RecalculatePointsResponse\x12\x0e\n\x06\x65vents\x18\x01 \x01(\x03\x12\x10\n\x08position\x18\x02 \x01(\x03\x12\x10\n\x08replayed\x18\x03 \x01(\x08\"g\n\x1bProposeRecalculationRequest\x12\x12\n\nrequest_id\x18\x01 \x01(\t\x12\x0f\n\x07version\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\x12\x13\n\x0bproposed_by\x18\x04 \x01(\t\"E\n\x1cProposeRecalculationResponse\x12%\n\x08proposal\x18\x01 \x01(\x0b\x32\x13.points.v1.Proposal\"W\n\x1b\x41pproveRecalculationRequest\x12\x13\n\x0bproposal_id\x18\x01 \x01(\t\x12\x13\n\x0b\x61pproved_by\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"y\n\x1c\x41pproveRecalculationResponse\x12%\n\x08proposal\x18\x01 \x01(\x0b\x32\x13.points.v1.Proposal\x12\x0e\n\x06\x65vents\x18\x02 \x01(\x03\x12\x10\n\x08position\x18\x03 \x01(\x03\x12\x10\n\x08replayed\x18\x04 \x01(\x08\"Y\n\x1cWithdrawRecalculationRequest\x12\x13\n\x0bproposal_id\x18\x01 \x01(\t\x12\x14\n\x0cwithdrawn_by\x18\x02 \x01(\t\x12\x0e\n\x06reason\x18\x03 \x01(\t\"F\n\x1dWithdrawRecalculationResponse\x12%\n\x08proposal\x18\x01 \x01(\x0b\x32\x13.points.v1.Proposal\"B\n\x19ListRecalculationsRequest\x12\x11\n\tpage_size\x18\x01 \x01(\x05\x12\x12\n\npage_token\x18\x02 \x01(\t\"\xdc\x01\n\x1aListRecalculationsResponse\x12K\n\x0erecalculations\x18\x01 \x03(\x0b\x32\x33.points.v1.ListRecalculationsResponse.Recalculation\x12\x17\n\x0fnext_page_token\x18\x02 \x01(\t\x1aX\n\rRecalculation\x12%\n\x08proposal\x18\x01 \x01(\x0b\x32\x13.points.v1.Proposal\x12\x10\n\x08\x66inished\x18\x02 \x01(\x08\x12\x0e\n\x06\x65vents\x18\x03 \x01(\x03\x32\xfd\x05\n\rPolicyService\x12R\n\rPublishPolicy\x12\x1f.points.v1.PublishPolicyRequest\x1a .points.v1.PublishPolicyResponse\x12\x46\n\tGetPolicy\x12\x1b.points.v1.GetPolicyRequest\x1a\x1c.points.v1.GetPolicyResponse\x12O\n\x0cListPolicies\x12\x1e.points.v1.ListPoliciesRequest\x1a\x1f.points.v1.ListPoliciesResponse\x12^\n\x11RecalculatePoints\x12#.points.v1.RecalculatePointsRequest\x1a$.points.v1.RecalculatePointsResponse\x12g\n\x14ProposeRecalculation\x12&.points.v1.ProposeRecalculationRequest\x1a\'.points.v1.ProposeRecalculationResponse\x12g\n\x14\x41pproveRecalculation\x12&.points.v1.ApproveRecalculationRequest\x1a\'.points.v1.ApproveRecalculationResponse\x12j\n\x15WithdrawRecalculation\x12\'.points.v1.WithdrawRecalculationRequest\x1a(.points.v1.WithdrawRecalculationResponse\x12\x61\n\x12ListRecalculations\x12$.points.v1.ListRecalculationsRequest\x1a%.points.v1.ListRecalculationsResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -39,60 +40,60 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_POLICYRULE_MULTIPLIERSENTRY']._serialized_options = b'8\001'
   _globals['_ROLEPOLICY_WEIGHTSENTRY']._loaded_options = None
   _globals['_ROLEPOLICY_WEIGHTSENTRY']._serialized_options = b'8\001'
-  _globals['_PAYRULES']._serialized_start=98
-  _globals['_PAYRULES']._serialized_end=312
-  _globals['_PAYRULES_POINTVALUE']._serialized_start=249
-  _globals['_PAYRULES_POINTVALUE']._serialized_end=312
-  _globals['_PUBLISHPOLICYREQUEST']._serialized_start=314
-  _globals['_PUBLISHPOLICYREQUEST']._serialized_end=437
-  _globals['_POLICYRULE']._serialized_start=440
-  _globals['_POLICYRULE']._serialized_end=777
-  _globals['_POLICYRULE_WHENENTRY']._serialized_start=682
-  _globals['_POLICYRULE_WHENENTRY']._serialized_end=725
-  _globals['_POLICYRULE_MULTIPLIERSENTRY']._serialized_start=727
-  _globals['_POLICYRULE_MULTIPLIERSENTRY']._serialized_end=777
-  _globals['_ROLEPOLICY']._serialized_start=780
-  _globals['_ROLEPOLICY']._serialized_end=945
-  _globals['_ROLEPOLICY_WEIGHTSENTRY']._serialized_start=899
-  _globals['_ROLEPOLICY_WEIGHTSENTRY']._serialized_end=945
-  _globals['_POLICYVERSION']._serialized_start=948
-  _globals['_POLICYVERSION']._serialized_end=1198
-  _globals['_RETROACTIVEIMPACT']._serialized_start=1201
-  _globals['_RETROACTIVEIMPACT']._serialized_end=1423
-  _globals['_RETROACTIVEIMPACT_AFFECTEDBALANCE']._serialized_start=1321
-  _globals['_RETROACTIVEIMPACT_AFFECTEDBALANCE']._serialized_end=1423
-  _globals['_PUBLISHPOLICYRESPONSE']._serialized_start=1426
-  _globals['_PUBLISHPOLICYRESPONSE']._serialized_end=1573
-  _globals['_GETPOLICYREQUEST']._serialized_start=1575
-  _globals['_GETPOLICYREQUEST']._serialized_end=1631
-  _globals['_GETPOLICYRESPONSE']._serialized_start=1633
-  _globals['_GETPOLICYRESPONSE']._serialized_end=1694
-  _globals['_LISTPOLICIESREQUEST']._serialized_start=1696
-  _globals['_LISTPOLICIESREQUEST']._serialized_end=1756
-  _globals['_LISTPOLICIESRESPONSE']._serialized_start=1758
-  _globals['_LISTPOLICIESRESPONSE']._serialized_end=1849
-  _globals['_RECALCULATEPOINTSREQUEST']._serialized_start=1851
-  _globals['_RECALCULATEPOINTSREQUEST']._serialized_end=1952
-  _globals['_RECALCULATEPOINTSRESPONSE']._serialized_start=1954
-  _globals['_RECALCULATEPOINTSRESPONSE']._serialized_end=2033
-  _globals['_PROPOSERECALCULATIONREQUEST']._serialized_start=2035
-  _globals['_PROPOSERECALCULATIONREQUEST']._serialized_end=2138
-  _globals['_PROPOSERECALCULATIONRESPONSE']._serialized_start=2140
-  _globals['_PROPOSERECALCULATIONRESPONSE']._serialized_end=2209
-  _globals['_APPROVERECALCULATIONREQUEST']._serialized_start=2211
-  _globals['_APPROVERECALCULATIONREQUEST']._serialized_end=2298
-  _globals['_APPROVERECALCULATIONRESPONSE']._serialized_start=2300
-  _globals['_APPROVERECALCULATIONRESPONSE']._serialized_end=2421
-  _globals['_WITHDRAWRECALCULATIONREQUEST']._serialized_start=2423
-  _globals['_WITHDRAWRECALCULATIONREQUEST']._serialized_end=2512
-  _globals['_WITHDRAWRECALCULATIONRESPONSE']._serialized_start=2514
-  _globals['_WITHDRAWRECALCULATIONRESPONSE']._serialized_end=2584
-  _globals['_LISTRECALCULATIONSREQUEST']._serialized_start=2586
-  _globals['_LISTRECALCULATIONSREQUEST']._serialized_end=2652
-  _globals['_LISTRECALCULATIONSRESPONSE']._serialized_start=2655
-  _globals['_LISTRECALCULATIONSRESPONSE']._serialized_end=2875
-  _globals['_LISTRECALCULATIONSRESPONSE_RECALCULATION']._serialized_start=2787
-  _globals['_LISTRECALCULATIONSRESPONSE_RECALCULATION']._serialized_end=2875
-  _globals['_POLICYSERVICE']._serialized_start=2878
-  _globals['_POLICYSERVICE']._serialized_end=3643
+  _globals['_PAYRULES']._serialized_start=125
+  _globals['_PAYRULES']._serialized_end=356
+  _globals['_PAYRULES_POINTVALUE']._serialized_start=276
+  _globals['_PAYRULES_POINTVALUE']._serialized_end=356
+  _globals['_PUBLISHPOLICYREQUEST']._serialized_start=358
+  _globals['_PUBLISHPOLICYREQUEST']._serialized_end=481
+  _globals['_POLICYRULE']._serialized_start=484
+  _globals['_POLICYRULE']._serialized_end=821
+  _globals['_POLICYRULE_WHENENTRY']._serialized_start=726
+  _globals['_POLICYRULE_WHENENTRY']._serialized_end=769
+  _globals['_POLICYRULE_MULTIPLIERSENTRY']._serialized_start=771
+  _globals['_POLICYRULE_MULTIPLIERSENTRY']._serialized_end=821
+  _globals['_ROLEPOLICY']._serialized_start=824
+  _globals['_ROLEPOLICY']._serialized_end=1006
+  _globals['_ROLEPOLICY_WEIGHTSENTRY']._serialized_start=960
+  _globals['_ROLEPOLICY_WEIGHTSENTRY']._serialized_end=1006
+  _globals['_POLICYVERSION']._serialized_start=1009
+  _globals['_POLICYVERSION']._serialized_end=1259
+  _globals['_RETROACTIVEIMPACT']._serialized_start=1262
+  _globals['_RETROACTIVEIMPACT']._serialized_end=1484
+  _globals['_RETROACTIVEIMPACT_AFFECTEDBALANCE']._serialized_start=1382
+  _globals['_RETROACTIVEIMPACT_AFFECTEDBALANCE']._serialized_end=1484
+  _globals['_PUBLISHPOLICYRESPONSE']._serialized_start=1487
+  _globals['_PUBLISHPOLICYRESPONSE']._serialized_end=1634
+  _globals['_GETPOLICYREQUEST']._serialized_start=1636
+  _globals['_GETPOLICYREQUEST']._serialized_end=1692
+  _globals['_GETPOLICYRESPONSE']._serialized_start=1694
+  _globals['_GETPOLICYRESPONSE']._serialized_end=1755
+  _globals['_LISTPOLICIESREQUEST']._serialized_start=1757
+  _globals['_LISTPOLICIESREQUEST']._serialized_end=1817
+  _globals['_LISTPOLICIESRESPONSE']._serialized_start=1819
+  _globals['_LISTPOLICIESRESPONSE']._serialized_end=1910
+  _globals['_RECALCULATEPOINTSREQUEST']._serialized_start=1912
+  _globals['_RECALCULATEPOINTSREQUEST']._serialized_end=2013
+  _globals['_RECALCULATEPOINTSRESPONSE']._serialized_start=2015
+  _globals['_RECALCULATEPOINTSRESPONSE']._serialized_end=2094
+  _globals['_PROPOSERECALCULATIONREQUEST']._serialized_start=2096
+  _globals['_PROPOSERECALCULATIONREQUEST']._serialized_end=2199
+  _globals['_PROPOSERECALCULATIONRESPONSE']._serialized_start=2201
+  _globals['_PROPOSERECALCULATIONRESPONSE']._serialized_end=2270
+  _globals['_APPROVERECALCULATIONREQUEST']._serialized_start=2272
+  _globals['_APPROVERECALCULATIONREQUEST']._serialized_end=2359
+  _globals['_APPROVERECALCULATIONRESPONSE']._serialized_start=2361
+  _globals['_APPROVERECALCULATIONRESPONSE']._serialized_end=2482
+  _globals['_WITHDRAWRECALCULATIONREQUEST']._serialized_start=2484
+  _globals['_WITHDRAWRECALCULATIONREQUEST']._serialized_end=2573
+  _globals['_WITHDRAWRECALCULATIONRESPONSE']._serialized_start=2575
+  _globals['_WITHDRAWRECALCULATIONRESPONSE']._serialized_end=2645
+  _globals['_LISTRECALCULATIONSREQUEST']._serialized_start=2647
+  _globals['_LISTRECALCULATIONSREQUEST']._serialized_end=2713
+  _globals['_LISTRECALCULATIONSRESPONSE']._serialized_start=2716
+  _globals['_LISTRECALCULATIONSRESPONSE']._serialized_end=2936
+  _globals['_LISTRECALCULATIONSRESPONSE_RECALCULATION']._serialized_start=2848
+  _globals['_LISTRECALCULATIONSRESPONSE_RECALCULATION']._serialized_end=2936
+  _globals['_POLICYSERVICE']._serialized_start=2939
+  _globals['_POLICYSERVICE']._serialized_end=3704
 # @@protoc_insertion_point(module_scope)
