@@ -1,1 +1,1 @@
-"""The Python client (clients/python) against real servers."""
+"""The clients in clients/ (Python, Node) against real servers."""
