@@ -12,7 +12,7 @@ STAMP  := $(VENV)/.installed-$(PYVER)
 PROTOS := $(wildcard protos/points/v1/*.proto)
 BASELINE := protos/baseline/points-v1.binpb
 
-.PHONY: run test install proto lint breaking proto-baseline bench soak clean python
+.PHONY: run test install proto client-proto lint breaking proto-baseline bench soak clean python
 
 run: $(STAMP)
 	@echo "points: Python $(PYVER) ($(PYTHON))"
@@ -36,9 +36,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --quiet -e '.[test]'
 	touch $(STAMP)
 
-# Regenerate the committed protobuf/gRPC code (tests check it is in sync).
-proto: $(STAMP)
+# Regenerate the committed protobuf/gRPC code, the server's and the Python client's (tests check both are in sync).
+proto: $(STAMP) client-proto
 	$(BIN)/python -m points.protogen
+
+# The Python client's copy only (clients/python/src/points_client/v1).
+client-proto: $(STAMP)
+	$(BIN)/python clients/python/tools/protogen.py
 
 lint: $(STAMP)
 	$(BIN)/buf lint protos

@@ -1,0 +1,1 @@
+"""The clients in clients/ (Python, Node) against real servers."""

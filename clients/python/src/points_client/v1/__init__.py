@@ -1,0 +1,1 @@
+"""Generated from protos/points/v1 by `make client-proto`; never edit by hand."""
