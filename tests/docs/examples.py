@@ -271,8 +271,12 @@ def run_block(block: Block, address: str, cwd: Path = REPO, env: dict[str, str] 
         else:
             argv = [sys.executable, "-c", PYTHON_RUNNER, str(outputs), str(block.path)]
             stdin = json.dumps([{"code": s.code, "first_line": s.first_line} for s in cut])
+        if env is None:
+            env = points_env()
+            # As after `pip install ./clients/python`, which the guides' Python examples say to run.
+            env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO / "clients" / "python" / "src"), env.get("PYTHONPATH")]))
         process = subprocess.Popen(
-            argv, cwd=cwd, env=env if env is not None else points_env(), text=True, start_new_session=True,
+            argv, cwd=cwd, env=env, text=True, start_new_session=True,
             stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         )
         try:

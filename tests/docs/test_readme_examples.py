@@ -34,6 +34,15 @@ def test_every_readme_example_runs_against_a_real_server(tmp_path: Path) -> None
     assert ran.checked >= 2  # the work event's and the balance's answers
 
 
+def test_the_api_guide_runs_after_the_readme_on_the_same_server(tmp_path: Path) -> None:
+    """docs/api.md's Python example uses the README's employee, as a reader who followed both would."""
+    with served(tmp_path) as address:
+        run_markdown(README, address)
+        ran = run_markdown(REPO / "docs" / "api.md", address)
+
+    assert any(b.language == "python" for b in ran.blocks) and ran.checked >= 1
+
+
 def test_a_readme_whose_position_is_wrong_fails(tmp_path: Path) -> None:
     wrong = tmp_path / "README.md"
     text = README.read_text()
