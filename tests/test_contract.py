@@ -111,6 +111,20 @@ def test_the_checks_see_what_they_look_for(files: list[descriptor_pb2.FileDescri
     assert {"quantity", "points", "weighted_points", "amount", "occurred_on", "effective_from", "multipliers", "weights"} <= names
 
 
+def test_every_rpc_says_what_it_does(files: list[descriptor_pb2.FileDescriptorProto]) -> None:
+    """Reflection carries these comments to clients (`describe`): an RPC without one is undocumented there."""
+    SERVICE, METHOD = 6, 2  # FileDescriptorProto.service, ServiceDescriptorProto.method
+    silent = [
+        f"{service.name}.{method.name}"
+        for file in files
+        for i, service in enumerate(file.service)
+        for j, method in enumerate(service.method)
+        if not comments(file).get((SERVICE, i, METHOD, j), "").strip()
+    ]
+
+    assert silent == []
+
+
 def test_the_policy_roles_are_the_api_roles() -> None:
     """A policy names roles in lower case; they must be exactly the Role enum's values, in order."""
     from points.domain.values import ROLES

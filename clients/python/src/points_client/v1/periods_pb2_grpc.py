@@ -113,7 +113,9 @@ class PeriodServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def GetPeriod(self, request, context):
-        """Missing associated documentation comment in .proto file."""
+        """One pay month: OPEN or CLOSED, who closed it and when, and its pending
+        proposal if any.
+        """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
